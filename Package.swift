@@ -1,0 +1,43 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+// The hot numerical module is compiled with FMA-capable code generation: without a
+// `-target-cpu` that has FMA, SIMD multiply-add lowers to a call to `fmaf` per lane.
+let hotSettings: [SwiftSetting] = [
+    .unsafeFlags(["-target-cpu", "haswell"]),
+    .unsafeFlags(["-Ounchecked"], .when(configuration: .release)),
+]
+
+let package = Package(
+    name: "AttnLab",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "attnlab", targets: ["attnlab"]),
+        .library(name: "TensorCore", targets: ["TensorCore"]),
+        .library(name: "NN", targets: ["NN"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+    ],
+    targets: [
+        .systemLibrary(
+            name: "CBLAS",
+            pkgConfig: "openblas",
+            providers: [.apt(["libopenblas-dev"])]
+        ),
+        .target(name: "TensorCore", dependencies: ["CBLAS"], swiftSettings: hotSettings),
+        .target(name: "NN", dependencies: ["TensorCore"], swiftSettings: hotSettings),
+        .executableTarget(
+            name: "attnlab",
+            dependencies: [
+                "TensorCore", "NN",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .executableTarget(name: "attnlab-bench", dependencies: ["TensorCore", "CBLAS"], swiftSettings: hotSettings),
+        .target(name: "TestSupport", dependencies: ["TensorCore"], path: "Tests/TestSupport"),
+        .testTarget(name: "TensorCoreTests", dependencies: ["TensorCore", "TestSupport"]),
+        .testTarget(name: "NNTests", dependencies: ["NN", "TensorCore", "TestSupport"]),
+    ],
+    swiftLanguageModes: [.v5]
+)

@@ -1,0 +1,80 @@
+// AdamW (Loshchilov & Hutter 2019) with PyTorch's update order and bias correction:
+//   p ← p − lr·λ·p                          (decoupled weight decay)
+//   m ← β1·m + (1−β1)·g,  v ← β2·v + (1−β2)·g²
+//   p ← p − lr · (m / (1−β1^t)) / (√(v / (1−β2^t)) + ε)
+
+import Foundation
+import TensorCore
+
+public final class AdamW {
+    public struct Hyper: Codable, Sendable, Equatable {
+        public var beta1: Float = 0.9
+        public var beta2: Float = 0.999
+        public var eps: Float = 1e-8
+        public var weightDecay: Float = 0.01
+        public init(beta1: Float = 0.9, beta2: Float = 0.999, eps: Float = 1e-8, weightDecay: Float = 0.01) {
+            self.beta1 = beta1; self.beta2 = beta2; self.eps = eps; self.weightDecay = weightDecay
+        }
+    }
+
+    public let parameters: [Tensor]
+    public var hyper: Hyper
+    /// First and second moments, one buffer per parameter (saved in checkpoints).
+    public var m: [[Float]]
+    public var v: [[Float]]
+    /// Number of steps taken (t in the bias correction).
+    public var step: Int = 0
+    /// Parameters exempt from weight decay (by index), e.g. norms and biases.
+    public var noDecay: Set<Int>
+
+    public init(parameters: [Tensor], hyper: Hyper = Hyper(), noDecay: Set<Int> = []) {
+        self.parameters = parameters
+        self.hyper = hyper
+        self.noDecay = noDecay
+        m = parameters.map { [Float](repeating: 0, count: $0.count) }
+        v = m
+    }
+
+    /// One update at learning rate `lr`. Parameters without a gradient are left alone
+    /// (their moments do not decay), as in PyTorch.
+    public func update(lr: Float) {
+        step += 1
+        let b1 = hyper.beta1, b2 = hyper.beta2
+        let c1 = 1 - Float(Foundation.pow(Double(b1), Double(step)))
+        let c2 = 1 - Float(Foundation.pow(Double(b2), Double(step)))
+        for (k, p) in parameters.enumerated() {
+            guard let g = p.grad else { continue }
+            let decay: Float = noDecay.contains(k) ? 0 : lr * hyper.weightDecay
+            p.data.withUnsafeMutableBufferPointer { pp in
+                m[k].withUnsafeMutableBufferPointer { pm in
+                    v[k].withUnsafeMutableBufferPointer { pv in
+                        for i in 0..<pp.count {
+                            pp[i] -= decay * pp[i]
+                            pm[i] = b1 * pm[i] + (1 - b1) * g[i]
+                            pv[i] = b2 * pv[i] + (1 - b2) * g[i] * g[i]
+                            let mHat = pm[i] / c1, vHat = pv[i] / c2
+                            pp[i] -= lr * mHat / (vHat.squareRoot() + hyper.eps)
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Scales all gradients together so their global L2 norm is at most `maxNorm`
+/// (PyTorch's clip_grad_norm_: factor maxNorm / (norm + 1e-6) when norm > maxNorm).
+/// Returns the norm before clipping.
+@discardableResult
+public func clipGradNorm(_ parameters: [Tensor], maxNorm: Float) -> Float {
+    var sumSq: Double = 0
+    for p in parameters { if let g = p.grad { for x in g { sumSq += Double(x) * Double(x) } } }
+    let norm = Float(sumSq.squareRoot())
+    if norm > maxNorm {
+        let scale = maxNorm / (norm + 1e-6)
+        for p in parameters where p.grad != nil {
+            p.grad = p.grad!.map { $0 * scale }
+        }
+    }
+    return norm
+}

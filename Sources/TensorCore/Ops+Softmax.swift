@@ -1,0 +1,133 @@
+// Softmax and log-softmax over the last axis, numerically stable (the row maximum is
+// subtracted before exponentiating), and cross-entropy on top of log-softmax.
+
+import Foundation
+
+extension Tensor {
+    /// softmax(x + mask) over the last axis. `mask` is additive (0 to keep, −∞ to drop),
+    /// constant (no gradient), and its shape is a suffix of x's shape, e.g. [T, T] for
+    /// scores [B, H, T, T]. A row whose entries are all −∞ yields zeros, not NaN.
+    public func softmax(mask: Tensor? = nil) -> Tensor {
+        let n = shape.last ?? 1
+        let rows = count / Swift.max(n, 1)
+        var maskRows = 0
+        if let mask {
+            precondition(mask.rank <= rank && Array(shape.suffix(mask.rank)) == mask.shape,
+                         "softmax mask shape \(mask.shape) is not a suffix of input shape \(shape)")
+            maskRows = mask.count / Swift.max(n, 1)
+        }
+        let out = Tensor.uninitialized(shape)
+        out.data.withUnsafeMutableBufferPointer { po in
+            data.withUnsafeBufferPointer { px in
+                let pm = mask?.data
+                for r in 0..<rows {
+                    let x = px.baseAddress! + r * n, y = po.baseAddress! + r * n
+                    let mOff = maskRows > 0 ? (r % maskRows) * n : 0
+                    var rowMax = -Float.infinity
+                    for j in 0..<n {
+                        let v = x[j] + (pm?[mOff + j] ?? 0)
+                        y[j] = v
+                        rowMax = Swift.max(rowMax, v)
+                    }
+                    if rowMax == -.infinity {
+                        for j in 0..<n { y[j] = 0 }
+                        continue
+                    }
+                    var total: Float = 0
+                    for j in 0..<n { let e = Foundation.exp(y[j] - rowMax); y[j] = e; total += e }
+                    let inv = 1 / total
+                    for j in 0..<n { y[j] *= inv }
+                }
+            }
+        }
+        Autograd.record(out, op: "softmax", inputs: [self]) { [self, out] g in
+            // Forward: y = softmax(x). Adjoint: dx_j = y_j · (g_j − Σ_k g_k y_k).
+            var gx = [Float](repeating: 0, count: self.count)
+            for r in 0..<rows {
+                var dot: Float = 0
+                for j in 0..<n { dot += g[r * n + j] * out.data[r * n + j] }
+                for j in 0..<n { gx[r * n + j] = out.data[r * n + j] * (g[r * n + j] - dot) }
+            }
+            self.accumulateGrad(gx)
+        }
+        return out
+    }
+
+    /// log softmax(x) over the last axis: x − max − log Σ exp(x − max).
+    public func logSoftmax() -> Tensor {
+        let n = shape.last ?? 1
+        let rows = count / Swift.max(n, 1)
+        let out = Tensor.uninitialized(shape)
+        for r in 0..<rows {
+            let base = r * n
+            var rowMax = -Float.infinity
+            for j in 0..<n { rowMax = Swift.max(rowMax, data[base + j]) }
+            var total: Float = 0
+            for j in 0..<n { total += Foundation.exp(data[base + j] - rowMax) }
+            let lse = rowMax + Foundation.log(total)
+            for j in 0..<n { out.data[base + j] = data[base + j] - lse }
+        }
+        Autograd.record(out, op: "logSoftmax", inputs: [self]) { [self, out] g in
+            // Forward: y = x − lse(x). Adjoint: dx_j = g_j − softmax_j · Σ_k g_k.
+            var gx = [Float](repeating: 0, count: self.count)
+            for r in 0..<rows {
+                var gSum: Float = 0
+                for j in 0..<n { gSum += g[r * n + j] }
+                for j in 0..<n { gx[r * n + j] = g[r * n + j] - Foundation.exp(out.data[r * n + j]) * gSum }
+            }
+            self.accumulateGrad(gx)
+        }
+        return out
+    }
+
+    /// Weighted mean cross-entropy of `logits` [N, V] against `targets` (N class ids).
+    ///
+    ///     loss = Σ_i w_i · (−log softmax(logits_i)[t_i]) / Σ_i w_i
+    ///
+    /// over positions whose target is not `ignoreIndex` (w_i = 1 when `weights` is nil).
+    /// With no counted position (or zero total weight) the loss is 0 with zero gradient.
+    /// Targets outside 0..<V other than `ignoreIndex` are a programmer error.
+    public static func crossEntropy(
+        logits: Tensor, targets: [Int], ignoreIndex: Int = -100, weights: [Float]? = nil
+    ) -> Tensor {
+        let v = logits.shape.last ?? 1
+        let rows = logits.count / Swift.max(v, 1)
+        precondition(targets.count == rows, "crossEntropy: \(targets.count) targets for \(rows) rows of logits \(logits.shape)")
+        if let weights { precondition(weights.count == rows, "crossEntropy: \(weights.count) weights for \(rows) rows") }
+        var totalWeight: Double = 0
+        for i in 0..<rows where targets[i] != ignoreIndex {
+            precondition(targets[i] >= 0 && targets[i] < v, "crossEntropy: target \(targets[i]) at row \(i) outside 0..<\(v)")
+            totalWeight += Double(weights?[i] ?? 1)
+        }
+        // Per-row log-sum-exp, kept for the backward.
+        var lse = [Float](repeating: 0, count: rows)
+        var loss: Double = 0
+        logits.data.withUnsafeBufferPointer { px in
+            for i in 0..<rows where targets[i] != ignoreIndex {
+                let x = px.baseAddress! + i * v
+                var rowMax = -Float.infinity
+                for j in 0..<v { rowMax = Swift.max(rowMax, x[j]) }
+                var total: Float = 0
+                for j in 0..<v { total += Foundation.exp(x[j] - rowMax) }
+                lse[i] = rowMax + Foundation.log(total)
+                loss += Double(weights?[i] ?? 1) * Double(lse[i] - x[targets[i]])
+            }
+        }
+        let out = Tensor.scalar(totalWeight > 0 ? Float(loss / totalWeight) : 0)
+        Autograd.record(out, op: "crossEntropy", inputs: [logits]) { g in
+            // Forward: loss = Σ w_i (lse_i − x_i[t_i]) / W.
+            // Adjoint: dx_i[j] = g · w_i / W · (softmax_i[j] − [j = t_i]).
+            var gx = [Float](repeating: 0, count: logits.count)
+            guard totalWeight > 0 else { logits.accumulateGrad(gx); return }
+            for i in 0..<rows where targets[i] != ignoreIndex {
+                let scale = g[0] * (weights?[i] ?? 1) / Float(totalWeight)
+                for j in 0..<v {
+                    gx[i * v + j] = scale * Foundation.exp(logits.data[i * v + j] - lse[i])
+                }
+                gx[i * v + targets[i]] -= scale
+            }
+            logits.accumulateGrad(gx)
+        }
+        return out
+    }
+}

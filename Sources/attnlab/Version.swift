@@ -1,0 +1,3 @@
+enum AttnLabVersion {
+    static let string = "0.1.0"
+}
