@@ -6,16 +6,13 @@
 // Inside `Autograd.inference { ... }` nothing is recorded, so decode pays no tape cost.
 
 public enum Autograd {
-    /// Whether ops currently link their outputs into the graph. Not thread-safe:
-    /// switch it from the thread that runs the model.
-    public private(set) static var isRecording = true
+    /// Whether ops currently link their outputs into the graph. Task-local (and so
+    /// per thread outside tasks): one task's inference mode never affects another's.
+    @TaskLocal public static var isRecording = true
 
     /// Runs `body` with recording off (like `torch.no_grad()`), restoring the previous mode.
     public static func inference<R>(_ body: () throws -> R) rethrows -> R {
-        let previous = isRecording
-        isRecording = false
-        defer { isRecording = previous }
-        return try body()
+        try $isRecording.withValue(false) { try body() }
     }
 
     /// Links `output` to `inputs` if recording and any input needs a gradient.

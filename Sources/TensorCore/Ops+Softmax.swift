@@ -131,3 +131,12 @@ extension Tensor {
         return out
     }
 }
+
+extension Tensor {
+    /// Additive causal mask [T, T]: 0 where key s ≤ query t, −∞ above the diagonal.
+    public static func causalMask(_ t: Int) -> Tensor {
+        let m = Tensor.zeros([t, t])
+        for i in 0..<t { for j in (i + 1)..<Swift.max(t, i + 1) { m.data[i * t + j] = -.infinity } }
+        return m
+    }
+}
