@@ -25,17 +25,18 @@ let package = Package(
             pkgConfig: "openblas",
             providers: [.apt(["libopenblas-dev"])]
         ),
-        .target(name: "TensorCore", dependencies: ["CBLAS"], swiftSettings: hotSettings),
-        .target(name: "NN", dependencies: ["TensorCore"], swiftSettings: hotSettings),
+        .target(name: "TensorCore", dependencies: ["CBLAS"], exclude: ["README.md"], swiftSettings: hotSettings),
+        .target(name: "NN", dependencies: ["TensorCore"], exclude: ["README.md"], swiftSettings: hotSettings),
         .executableTarget(
             name: "attnlab",
             dependencies: [
                 "TensorCore", "NN",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
-            ]
+            ],
+            exclude: ["README.md"]
         ),
         .executableTarget(name: "attnlab-bench", dependencies: ["TensorCore", "CBLAS"], swiftSettings: hotSettings),
-        .target(name: "TestSupport", dependencies: ["TensorCore"], path: "Tests/TestSupport"),
+        .target(name: "TestSupport", dependencies: ["TensorCore"], path: "Tests/TestSupport", exclude: ["README.md"]),
         .testTarget(name: "TensorCoreTests", dependencies: ["TensorCore", "TestSupport"]),
         .testTarget(name: "NNTests", dependencies: ["NN", "TensorCore", "TestSupport"]),
     ],

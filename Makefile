@@ -1,0 +1,48 @@
+# AttnLab — the two commands a newcomer needs:
+#   make test   build and run the whole test suite (what CI runs)
+#   make all    release build and everything the paper needs (grows with later issues)
+# Also: make bench (timings → results/bench/*.csv, release build), make clean.
+#
+# Missing system packages are installed by scripts/install-deps.sh (apt-get, as root).
+
+SWIFT        ?= swift
+RELEASE_BIN  := .build/release
+BENCH_DIR    := results/bench
+
+.PHONY: all test build release bench deps deps-all clean help
+
+all: deps-all release
+	$(RELEASE_BIN)/attnlab --help
+	$(RELEASE_BIN)/attnlab info
+
+help:
+	@sed -n '2,6p' Makefile
+
+# Only what compiling and testing needs (OpenBLAS); fast when already installed.
+deps:
+	@scripts/install-deps.sh build
+
+# Everything, including gnuplot and LaTeX for figures and the report.
+deps-all:
+	@scripts/install-deps.sh all
+
+build: deps
+	$(SWIFT) build
+
+release: deps
+	$(SWIFT) build -c release
+
+test: deps
+	$(SWIFT) build --build-tests
+	$(SWIFT) test
+
+# Timed things use release builds. Benchmarks run one after another, never in
+# parallel with each other (.NOTPARALLEL below), so timings do not share the cores.
+bench: release
+	@mkdir -p $(BENCH_DIR)
+	$(RELEASE_BIN)/attnlab-bench matmul --out $(BENCH_DIR)/matmul.csv
+
+clean:
+	rm -rf .build paper/generated
+
+.NOTPARALLEL: bench
