@@ -28,6 +28,21 @@ public struct Xoshiro256StarStar: RandomNumberGenerator, Codable, Sendable, Equa
         self.state = state
     }
 
+    private enum CodingKeys: String, CodingKey { case state }
+
+    /// Decoding checks the same invariant as `init(state:)`, so a corrupt checkpoint is a
+    /// thrown error rather than a later out-of-range crash or a stream of zeros.
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        let state = try container.decode([UInt64].self, forKey: .state)
+        guard state.count == 4 && state.contains(where: { $0 != 0 }) else {
+            throw DecodingError.dataCorruptedError(
+                forKey: .state, in: container,
+                debugDescription: "xoshiro256** state must be 4 words, not all zero: \(state)")
+        }
+        self.state = state
+    }
+
     public mutating func next() -> UInt64 {
         let result = rotl(state[1] &* 5, 7) &* 9
         let t = state[1] << 17
