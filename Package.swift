@@ -15,6 +15,7 @@ let package = Package(
         .executable(name: "attnlab", targets: ["attnlab"]),
         .library(name: "TensorCore", targets: ["TensorCore"]),
         .library(name: "NN", targets: ["NN"]),
+        .library(name: "Attention", targets: ["Attention"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -27,10 +28,11 @@ let package = Package(
         ),
         .target(name: "TensorCore", dependencies: ["CBLAS"], exclude: ["README.md"], swiftSettings: hotSettings),
         .target(name: "NN", dependencies: ["TensorCore"], exclude: ["README.md"], swiftSettings: hotSettings),
+        .target(name: "Attention", dependencies: ["TensorCore", "NN"], exclude: ["README.md"], swiftSettings: hotSettings),
         .executableTarget(
             name: "attnlab",
             dependencies: [
-                "TensorCore", "NN",
+                "TensorCore", "NN", "Attention",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             exclude: ["README.md"]
@@ -39,6 +41,7 @@ let package = Package(
         .target(name: "TestSupport", dependencies: ["TensorCore"], path: "Tests/TestSupport", exclude: ["README.md"]),
         .testTarget(name: "TensorCoreTests", dependencies: ["TensorCore", "TestSupport"]),
         .testTarget(name: "NNTests", dependencies: ["NN", "TensorCore", "TestSupport"]),
+        .testTarget(name: "AttentionTests", dependencies: ["Attention", "NN", "TensorCore", "TestSupport"]),
     ],
     swiftLanguageModes: [.v5]
 )

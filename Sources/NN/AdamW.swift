@@ -22,8 +22,11 @@ public final class AdamW {
     /// First and second moments, one buffer per parameter (saved in checkpoints).
     public var m: [[Float]]
     public var v: [[Float]]
-    /// Number of steps taken (t in the bias correction).
+    /// Number of `update` calls.
     public var step: Int = 0
+    /// Per parameter, the updates it took part in: t of its bias correction. Like
+    /// PyTorch, a parameter without a gradient on some step does not advance its t.
+    public var parameterSteps: [Int]
     /// Parameters exempt from weight decay (by index), e.g. norms and biases.
     public var noDecay: Set<Int>
 
@@ -33,6 +36,7 @@ public final class AdamW {
         self.noDecay = noDecay
         m = parameters.map { [Float](repeating: 0, count: $0.count) }
         v = m
+        parameterSteps = [Int](repeating: 0, count: parameters.count)
     }
 
     /// One update at learning rate `lr`. Parameters without a gradient are left alone
@@ -40,10 +44,12 @@ public final class AdamW {
     public func update(lr: Float) {
         step += 1
         let b1 = hyper.beta1, b2 = hyper.beta2
-        let c1 = 1 - Float(Foundation.pow(Double(b1), Double(step)))
-        let c2 = 1 - Float(Foundation.pow(Double(b2), Double(step)))
         for (k, p) in parameters.enumerated() {
             guard let g = p.grad else { continue }
+            parameterSteps[k] += 1
+            let t = Double(parameterSteps[k])
+            let c1 = 1 - Float(Foundation.pow(Double(b1), t))
+            let c2 = 1 - Float(Foundation.pow(Double(b2), t))
             let decay: Float = noDecay.contains(k) ? 0 : lr * hyper.weightDecay
             p.data.withUnsafeMutableBufferPointer { pp in
                 m[k].withUnsafeMutableBufferPointer { pm in

@@ -5,16 +5,18 @@ import Foundation
 
 extension Tensor {
     /// softmax(x + mask) over the last axis. `mask` is additive (0 to keep, −∞ to drop),
-    /// constant (no gradient), and its shape is a suffix of x's shape, e.g. [T, T] for
-    /// scores [B, H, T, T]. A row whose entries are all −∞ yields zeros, not NaN.
+    /// constant (no gradient), of shape [M, N] with N the last extent of x: row r of x
+    /// (counting over all leading axes) adds mask row r mod M. So a [T, T] causal mask
+    /// serves scores [B, H, T, T], and also grouped-query scores [B, G, r·T, T].
+    /// A row whose entries are all −∞ yields zeros, not NaN.
     public func softmax(mask: Tensor? = nil) -> Tensor {
         let n = shape.last ?? 1
         let rows = count / Swift.max(n, 1)
         var maskRows = 0
         if let mask {
-            precondition(mask.rank <= rank && Array(shape.suffix(mask.rank)) == mask.shape,
-                         "softmax mask shape \(mask.shape) is not a suffix of input shape \(shape)")
-            maskRows = mask.count / Swift.max(n, 1)
+            precondition(mask.rank == 2 && mask.shape[1] == n && mask.shape[0] > 0 && rows % mask.shape[0] == 0,
+                         "softmax mask shape \(mask.shape) must be [M, \(n)] with M dividing the \(rows) rows of input \(shape)")
+            maskRows = mask.shape[0]
         }
         let out = Tensor.uninitialized(shape)
         out.data.withUnsafeMutableBufferPointer { po in
@@ -133,10 +135,14 @@ extension Tensor {
 }
 
 extension Tensor {
-    /// Additive causal mask [T, T]: 0 where key s ≤ query t, −∞ above the diagonal.
-    public static func causalMask(_ t: Int) -> Tensor {
-        let m = Tensor.zeros([t, t])
-        for i in 0..<t { for j in (i + 1)..<Swift.max(t, i + 1) { m.data[i * t + j] = -.infinity } }
+    /// Additive causal mask [T, T]: 0 where query t may see key s (s ≤ t, and with a
+    /// window w also s ≥ t − w + 1), −∞ elsewhere.
+    public static func causalMask(_ t: Int, window: Int? = nil) -> Tensor {
+        let m = Tensor.full([t, t], -.infinity)
+        for i in 0..<t {
+            let first = window.map { Swift.max(0, i - $0 + 1) } ?? 0
+            for j in first...i { m.data[i * t + j] = 0 }
+        }
         return m
     }
 }

@@ -1,0 +1,144 @@
+// The configuration of one attention layer, shared by every mechanism. JSON keys are
+// HF transformers' config names, so a model's config.json section reads directly.
+
+import TensorCore
+
+public struct AttentionConfig: Codable, Sendable, Equatable {
+    /// C: model width.
+    public var hiddenSize: Int
+    /// H: query heads.
+    public var numHeads: Int
+    /// G: key/value heads of the softmax family (H for MHA, 1 for MQA).
+    public var numKVHeads: Int
+    /// D: head dimension of queries, keys and values (softmax family); value width of linear attention.
+    public var headDim: Int
+    /// w: sliding window in tokens (token t sees t−w+1 … t); nil = unbounded.
+    public var slidingWindow: Int?
+    /// RoPE base θ.
+    public var ropeTheta: Double
+    /// RoPE pairing: half-split (Llama's rotate_half, the default) or interleaved.
+    public var ropePairing: RoPEPairing
+    /// d_k: feature width per head of linear attention's φ(q), φ(k).
+    public var linearFeatureDim: Int
+    /// MLA d_c [kv_lora_rank].
+    public var kvLoraRank: Int
+    /// MLA d_c' [q_lora_rank]; 0 = no query compression.
+    public var qLoraRank: Int
+    /// MLA d_nope [qk_nope_head_dim].
+    public var qkNopeHeadDim: Int
+    /// MLA d_h^R [qk_rope_head_dim].
+    public var qkRopeHeadDim: Int
+    /// MLA d_v [v_head_dim].
+    public var vHeadDim: Int
+    /// ε of the RMSNorms inside MLA.
+    public var rmsNormEps: Float
+
+    enum CodingKeys: String, CodingKey {
+        case hiddenSize = "hidden_size", numHeads = "num_attention_heads", numKVHeads = "num_key_value_heads"
+        case headDim = "head_dim", slidingWindow = "sliding_window", ropeTheta = "rope_theta"
+        case ropePairing = "rope_pairing", linearFeatureDim = "linear_feature_dim"
+        case kvLoraRank = "kv_lora_rank", qLoraRank = "q_lora_rank", qkNopeHeadDim = "qk_nope_head_dim"
+        case qkRopeHeadDim = "qk_rope_head_dim", vHeadDim = "v_head_dim", rmsNormEps = "rms_norm_eps"
+    }
+
+    /// Defaults follow the usual tiny-model shape: D = C / H, MLA with d_c = 4·D and
+    /// d_h^R = D/2 (DeepSeek-V2's Table 1 ratios), d_nope = d_v = D.
+    public init(
+        hiddenSize: Int, numHeads: Int, numKVHeads: Int? = nil, headDim: Int? = nil,
+        slidingWindow: Int? = nil, ropeTheta: Double = 10000, ropePairing: RoPEPairing = .halfSplit,
+        linearFeatureDim: Int? = nil, kvLoraRank: Int? = nil, qLoraRank: Int = 0,
+        qkNopeHeadDim: Int? = nil, qkRopeHeadDim: Int? = nil, vHeadDim: Int? = nil, rmsNormEps: Float = 1e-6
+    ) {
+        let d = headDim ?? (numHeads > 0 ? hiddenSize / numHeads : 0)
+        self.hiddenSize = hiddenSize
+        self.numHeads = numHeads
+        self.numKVHeads = numKVHeads ?? numHeads
+        self.headDim = d
+        self.slidingWindow = slidingWindow
+        self.ropeTheta = ropeTheta
+        self.ropePairing = ropePairing
+        self.linearFeatureDim = linearFeatureDim ?? d
+        self.kvLoraRank = kvLoraRank ?? 4 * d
+        self.qLoraRank = qLoraRank
+        self.qkNopeHeadDim = qkNopeHeadDim ?? d
+        self.qkRopeHeadDim = qkRopeHeadDim ?? d / 2
+        self.vHeadDim = vHeadDim ?? d
+        self.rmsNormEps = rmsNormEps
+    }
+
+    /// Missing keys take the defaults above, so a minimal JSON needs only
+    /// hidden_size and num_attention_heads.
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        let hidden = try c.decode(Int.self, forKey: .hiddenSize)
+        let heads = try c.decode(Int.self, forKey: .numHeads)
+        if try c.decodeIfPresent(Int.self, forKey: .headDim) == nil, heads > 0, hidden % heads != 0 {
+            throw AttentionConfigError(field: "head_dim", value: "absent",
+                                       reason: "hidden_size \(hidden) is not divisible by num_attention_heads \(heads); give head_dim explicitly")
+        }
+        self.init(
+            hiddenSize: hidden,
+            numHeads: heads,
+            numKVHeads: try c.decodeIfPresent(Int.self, forKey: .numKVHeads),
+            headDim: try c.decodeIfPresent(Int.self, forKey: .headDim),
+            slidingWindow: try c.decodeIfPresent(Int.self, forKey: .slidingWindow),
+            ropeTheta: try c.decodeIfPresent(Double.self, forKey: .ropeTheta) ?? 10000,
+            ropePairing: try c.decodeIfPresent(RoPEPairing.self, forKey: .ropePairing) ?? .halfSplit,
+            linearFeatureDim: try c.decodeIfPresent(Int.self, forKey: .linearFeatureDim),
+            kvLoraRank: try c.decodeIfPresent(Int.self, forKey: .kvLoraRank),
+            qLoraRank: try c.decodeIfPresent(Int.self, forKey: .qLoraRank) ?? 0,
+            qkNopeHeadDim: try c.decodeIfPresent(Int.self, forKey: .qkNopeHeadDim),
+            qkRopeHeadDim: try c.decodeIfPresent(Int.self, forKey: .qkRopeHeadDim),
+            vHeadDim: try c.decodeIfPresent(Int.self, forKey: .vHeadDim),
+            rmsNormEps: try c.decodeIfPresent(Float.self, forKey: .rmsNormEps) ?? 1e-6
+        )
+    }
+}
+
+/// An impossible configuration, named with its value and what would be valid.
+public struct AttentionConfigError: Error, CustomStringConvertible, Equatable {
+    public let field: String
+    public let value: String
+    public let reason: String
+    public var description: String { "invalid attention config: \(field) = \(value): \(reason)" }
+}
+
+extension AttentionConfig {
+    func fail(_ field: String, _ value: Any, _ reason: String) -> AttentionConfigError {
+        AttentionConfigError(field: field, value: "\(value)", reason: reason)
+    }
+
+    /// Checks what every mechanism needs: positive widths and heads.
+    func validateCommon() throws {
+        if hiddenSize < 1 { throw fail("hidden_size", hiddenSize, "must be at least 1") }
+        if numHeads < 1 { throw fail("num_attention_heads", numHeads, "must be at least 1") }
+    }
+
+    /// The softmax family: G divides H, D even (RoPE pairs), window ≥ 1.
+    func validateSoftmax() throws {
+        try validateCommon()
+        if headDim < 2 || headDim % 2 != 0 { throw fail("head_dim", headDim, "must be even and at least 2 (RoPE rotates pairs)") }
+        if numKVHeads < 1 || numHeads % numKVHeads != 0 {
+            let divisors = (1...numHeads).filter { numHeads % $0 == 0 }.map(String.init).joined(separator: ", ")
+            throw fail("num_key_value_heads", numKVHeads, "must divide num_attention_heads = \(numHeads); valid: \(divisors)")
+        }
+        if let w = slidingWindow, w < 1 { throw fail("sliding_window", w, "must be at least 1 token") }
+    }
+
+    func validateLinear() throws {
+        try validateCommon()
+        if headDim < 1 { throw fail("head_dim", headDim, "must be at least 1") }
+        if linearFeatureDim < 1 { throw fail("linear_feature_dim", linearFeatureDim, "must be at least 1") }
+    }
+
+    func validateMLA() throws {
+        try validateCommon()
+        if kvLoraRank < 1 { throw fail("kv_lora_rank", kvLoraRank, "latent width d_c must be at least 1") }
+        if qLoraRank < 0 { throw fail("q_lora_rank", qLoraRank, "must be 0 (no query compression) or positive") }
+        if qkNopeHeadDim < 1 { throw fail("qk_nope_head_dim", qkNopeHeadDim, "must be at least 1") }
+        if qkRopeHeadDim < 2 || qkRopeHeadDim % 2 != 0 {
+            throw fail("qk_rope_head_dim", qkRopeHeadDim, "must be even and at least 2 (RoPE rotates pairs)")
+        }
+        if vHeadDim < 1 { throw fail("v_head_dim", vHeadDim, "must be at least 1") }
+    }
+}

@@ -1,0 +1,56 @@
+// The one protocol every attention mechanism implements, so that the comparison is
+// fair: the same training forward, the same cache protocol, the same accounting.
+
+import NN
+import TensorCore
+
+/// A KV cache (or recurrent state) for one layer and one batch.
+public protocol AttentionCache: AnyObject {
+    /// Tokens consumed so far: the position of the next token.
+    var length: Int { get }
+    /// Bytes of cached state actually held now (Float32 elements × 4), excluding
+    /// spare capacity. Equals the mechanism's analytic count at context `length`.
+    var bytes: Int { get }
+}
+
+public protocol AttentionMechanism: Module {
+    /// The stable id used in the CLI, CSV and figures.
+    var variant: Variant { get }
+    var config: AttentionConfig { get }
+
+    /// Causal, differentiable attention for training. x: [B, T, C] → [B, T, C].
+    func forward(_ x: Tensor) -> Tensor
+
+    /// A cache for `batch` sequences of up to `capacity` tokens.
+    func makeCache(batch: Int, capacity: Int) -> AttentionCache
+
+    /// Runs the tokens x: [B, T, C] at positions cache.length ..< cache.length + T,
+    /// appending them to the cache, and returns their outputs [B, T, C]. T > 1 is a
+    /// prefill, T = 1 a decode step; the outputs equal `forward` on the whole prefix.
+    /// Records no graph.
+    func step(_ x: Tensor, cache: AttentionCache) -> Tensor
+
+    /// Cached elements per token per layer, analytic (0 for a fixed-size state).
+    var kvElementsPerToken: Int { get }
+
+    /// Cached elements per layer and sequence at context n, analytic: what the cache
+    /// object must hold (bounded for a window, constant for a recurrent state).
+    func cacheElements(context n: Int) -> Int
+
+    /// Analytic FLOPs (2 per multiply-add) of a prefill of n tokens, per sequence.
+    func prefillFLOPs(tokens n: Int) -> Double
+
+    /// Analytic FLOPs of one decode step at context n (n tokens already cached).
+    func decodeFLOPs(context n: Int) -> Double
+}
+
+extension AttentionMechanism {
+    /// Prefill: `step` with the whole prompt.
+    public func prefill(_ x: Tensor, cache: AttentionCache) -> Tensor { step(x, cache: cache) }
+
+    /// One decode step: x is [B, 1, C].
+    public func decode(_ x: Tensor, cache: AttentionCache) -> Tensor {
+        precondition(x.rank == 3 && x.shape[1] == 1, "decode takes one token per sequence, [B, 1, C]; got \(x.shape)")
+        return step(x, cache: cache)
+    }
+}

@@ -1,0 +1,118 @@
+// The softmax-attention core behind MHA, GQA, MQA and sliding-window attention:
+// one mechanism with two knobs, G key/value heads and an optional window w.
+//
+//   q = RoPE(x W_qᵀ) [B, T, H, D],  k = RoPE(x W_kᵀ), v = x W_vᵀ [B, T, G, D]
+//   o_h = softmax(q_h k_gᵀ / √D + mask) v_g,  g = h / (H/G)   (consecutive query heads
+//   share a kv head, as HF's repeat_kv),  out = concat_h(o_h) W_oᵀ
+// mask: causal, and with a window w, key s visible to query t iff t − w < s ≤ t.
+//
+// Training (`forward`) materialises the [T, T] scores through differentiable ops.
+// Inference (`step`) runs `SoftmaxKernel`: query blocks against the cached keys with
+// BLAS, never all heads' T×T scores at once, and a ring buffer of w entries for a window.
+
+import NN
+import TensorCore
+
+public final class SoftmaxAttention: AttentionMechanism {
+    public let variant: Variant
+    public let config: AttentionConfig
+    public let qProj: Linear  // [H·D, C]
+    public let kProj: Linear  // [G·D, C]
+    public let vProj: Linear  // [G·D, C]
+    public let oProj: Linear  // [C, H·D]
+
+    /// Use `Variant.make`; this initialiser trusts a validated config.
+    init(variant: Variant, config: AttentionConfig, rng: inout Xoshiro256StarStar) {
+        self.variant = variant
+        self.config = config
+        let c = config.hiddenSize, h = config.numHeads, g = config.numKVHeads, d = config.headDim
+        qProj = Linear(inFeatures: c, outFeatures: h * d, rng: &rng)
+        kProj = Linear(inFeatures: c, outFeatures: g * d, rng: &rng)
+        vProj = Linear(inFeatures: c, outFeatures: g * d, rng: &rng)
+        oProj = Linear(inFeatures: h * d, outFeatures: c, rng: &rng)
+    }
+
+    public var namedParameters: [(name: String, tensor: Tensor)] {
+        prefixed("q_proj", qProj) + prefixed("k_proj", kProj) + prefixed("v_proj", vProj) + prefixed("o_proj", oProj)
+    }
+
+    var groupSize: Int { config.numHeads / config.numKVHeads }
+
+    public func forward(_ x: Tensor) -> Tensor {
+        precondition(x.rank == 3 && x.shape[2] == config.hiddenSize, "attention input must be [B, T, \(config.hiddenSize)], got \(x.shape)")
+        let b = x.shape[0], t = x.shape[1]
+        let h = config.numHeads, g = config.numKVHeads, d = config.headDim, r = groupSize
+        func heads(_ y: Tensor, _ n: Int, rope: Bool) -> Tensor {
+            var z = y.reshaped([b, t, n, d])                                        // [B, T, n, D]
+            if rope { z = z.rope(positionOffset: 0, base: config.ropeTheta, pairing: config.ropePairing) }
+            return z.permuted([0, 2, 1, 3])                                        // [B, n, T, D]
+        }
+        // Query heads of one group are adjacent: [B, H, T, D] = [B, G, r·T, D].
+        let qGroups = heads(qProj(x), h, rope: true).reshaped([b, g, r * t, d])
+        let k = heads(kProj(x), g, rope: true)                                     // [B, G, T, D]
+        let v = heads(vProj(x), g, rope: false)                                    // [B, G, T, D]
+        let scores = Tensor.matmul(qGroups, k, transposeB: true) * (1 / Float(d).squareRoot())  // [B, G, r·T, T]
+        let probs = scores.softmax(mask: .causalMask(t, window: config.slidingWindow))
+        let o = Tensor.matmul(probs, v)                                            // [B, G, r·T, D]
+            .reshaped([b, h, t, d]).permuted([0, 2, 1, 3]).reshaped([b, t, h * d])  // [B, T, H·D]
+        return oProj(o)
+    }
+
+    public func makeCache(batch: Int, capacity: Int) -> AttentionCache {
+        SoftmaxKVCache(batch: batch, capacity: capacity, kvHeads: config.numKVHeads, headDim: config.headDim,
+                       window: config.slidingWindow)
+    }
+
+    public func step(_ x: Tensor, cache: AttentionCache) -> Tensor {
+        guard let cache = cache as? SoftmaxKVCache else {
+            preconditionFailure("\(variant) needs the cache made by its makeCache, got \(type(of: cache))")
+        }
+        precondition(x.rank == 3 && x.shape[0] == cache.batch && x.shape[2] == config.hiddenSize,
+                     "step input must be [\(cache.batch), T, \(config.hiddenSize)], got \(x.shape)")
+        return Autograd.inference {
+            let b = x.shape[0], t = x.shape[1]
+            let h = config.numHeads, g = config.numKVHeads, d = config.headDim
+            let p0 = cache.length
+            func project(_ layer: Linear, _ n: Int, rope: Bool) -> Tensor {
+                let y = layer(x).reshaped([b, t, n, d])                            // [B, T, n, D]
+                return rope ? y.rope(positionOffset: p0, base: config.ropeTheta, pairing: config.ropePairing) : y
+            }
+            let q = project(qProj, h, rope: true), k = project(kProj, g, rope: true), v = project(vProj, g, rope: false)
+            let o = Tensor.zeros([b, t, h * d])                                    // [B, T, H·D]
+            for bi in 0..<b {
+                cache.attend(sequence: bi, queries: q.data, keys: k.data, values: v.data, newTokens: t,
+                             heads: h, output: &o.data, scale: 1 / Float(d).squareRoot())
+            }
+            cache.advance(by: t)
+            return oProj(o)
+        }
+    }
+
+    /// 2·G·D: one key and one value vector per kv head.
+    public var kvElementsPerToken: Int { 2 * config.numKVHeads * config.headDim }
+
+    /// 2·G·D·min(n, w).
+    public func cacheElements(context n: Int) -> Int { kvElementsPerToken * min(n, config.slidingWindow ?? n) }
+
+    /// Projections 2n·C·(H·D + 2G·D) + 2n·H·D·C, plus scores and weighted values
+    /// 4·H·D per visible (query, key) pair: Σ_t min(t + 1, w).
+    public func prefillFLOPs(tokens n: Int) -> Double {
+        let w = config.slidingWindow ?? n
+        // Σ_{t<n} min(t+1, w) in closed form.
+        let full = min(n, w)
+        let pairs = Double(full) * Double(full + 1) / 2 + Double(n - full) * Double(w)
+        return Double(n) * projectionFLOPsPerToken + 4 * Double(config.numHeads * config.headDim) * pairs
+    }
+
+    /// One token's projections plus 4·H·D per visible key: min(n + 1, w).
+    public func decodeFLOPs(context n: Int) -> Double {
+        let visible = min(n + 1, config.slidingWindow ?? (n + 1))
+        return projectionFLOPsPerToken + 4 * Double(config.numHeads * config.headDim * visible)
+    }
+
+    var projectionFLOPsPerToken: Double {
+        let c = Double(config.hiddenSize), hd = Double(config.numHeads * config.headDim)
+        let gd = Double(config.numKVHeads * config.headDim)
+        return 2 * c * (hd + 2 * gd) + 2 * hd * c
+    }
+}

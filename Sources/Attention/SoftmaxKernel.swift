@@ -1,0 +1,89 @@
+// The inference kernel of every softmax-attention mechanism (the softmax family, and
+// MLA in both its naive and absorbed forms): causal, optionally windowed attention of
+// new query tokens over key rows, with BLAS for both products. Tiled over query
+// blocks, so the scores held at once are [block, keys]: O(T·block) memory, never
+// all heads' [T, T]. A decode step (one token) treats the query heads of a kv group as
+// the rows of one product, so each cached key is read once per group, not once per head.
+
+import Foundation
+import TensorCore
+
+enum SoftmaxKernel {
+    static let queryBlock = 64
+
+    /// Queries q [t, H, dk] (token stride ldq) at positions p0 ..< p0 + t; keys k and
+    /// values v as rows at positions firstKeyPosition ..< firstKeyPosition + keyCount
+    /// (row strides ldk, ldv; kv head g at column g·dk resp. g·dv); output out [t, H, dv]
+    /// (token stride ldo). Query head h reads kv head h / (H/G).
+    static func attend(
+        q: UnsafePointer<Float>, ldq: Int, k: UnsafePointer<Float>, ldk: Int, v: UnsafePointer<Float>, ldv: Int,
+        out: UnsafeMutablePointer<Float>, ldo: Int,
+        t: Int, p0: Int, firstKeyPosition: Int, keyCount: Int, heads: Int, kvHeads: Int, keyDim dk: Int, valueDim dv: Int,
+        window: Int?, scale: Float, scratch: inout [Float]
+    ) {
+        let r = heads / kvHeads
+        let lastKey = firstKeyPosition + keyCount - 1
+        precondition(lastKey == p0 + t - 1, "keys end at position \(lastKey) but queries at \(p0 + t - 1)")
+        let needed = (t == 1 ? r : min(queryBlock, t)) * keyCount
+        if scratch.count < needed { scratch = [Float](repeating: 0, count: needed) }
+        scratch.withUnsafeMutableBufferPointer { s in
+            let scores = s.baseAddress!
+            for g in 0..<kvHeads {
+                let kG = k + g * dk, vG = v + g * dv
+                if t == 1 {
+                    // Decode: the r query heads of group g are adjacent rows of one product.
+                    block(q: q + g * r * dk, ldq: dk, rows: r, firstRowPosition: p0, rowsShareOnePosition: true,
+                          k: kG, ldk: ldk, v: vG, ldv: ldv, firstKeyPosition: firstKeyPosition, lastKey: lastKey,
+                          window: window, dk: dk, dv: dv, scale: scale, scores: scores, out: out + g * r * dv, ldo: dv)
+                    continue
+                }
+                for h in (g * r)..<((g + 1) * r) {
+                    var i0 = 0
+                    while i0 < t {
+                        let nq = min(queryBlock, t - i0)
+                        block(q: q + i0 * ldq + h * dk, ldq: ldq, rows: nq, firstRowPosition: p0 + i0, rowsShareOnePosition: false,
+                              k: kG, ldk: ldk, v: vG, ldv: ldv, firstKeyPosition: firstKeyPosition, lastKey: p0 + i0 + nq - 1,
+                              window: window, dk: dk, dv: dv, scale: scale, scores: scores,
+                              out: out + i0 * ldo + h * dv, ldo: ldo)
+                        i0 += nq
+                    }
+                }
+            }
+        }
+    }
+
+    /// One block of query rows against the keys they may see. Row i sits at position
+    /// firstRowPosition + i (or firstRowPosition for all rows of a decode group).
+    @inline(__always)
+    static func block(
+        q: UnsafePointer<Float>, ldq: Int, rows: Int, firstRowPosition: Int, rowsShareOnePosition: Bool,
+        k: UnsafePointer<Float>, ldk: Int, v: UnsafePointer<Float>, ldv: Int, firstKeyPosition: Int, lastKey: Int,
+        window: Int?, dk: Int, dv: Int, scale: Float, scores: UnsafeMutablePointer<Float>,
+        out: UnsafeMutablePointer<Float>, ldo: Int
+    ) {
+        // Keys any row may see: from the first row's window start to the last row.
+        let lo = window.map { max(firstKeyPosition, firstRowPosition - $0 + 1) } ?? firstKeyPosition
+        let nk = lastKey - lo + 1
+        let kRows = k + (lo - firstKeyPosition) * ldk, vRows = v + (lo - firstKeyPosition) * ldv
+        // scores[rows, nk] = scale · Q Kᵀ
+        BLAS.gemm(transA: false, transB: true, m: rows, n: nk, k: dk, alpha: scale,
+                  a: q, lda: ldq, b: kRows, ldb: ldk, c: scores, ldc: nk)
+        for i in 0..<rows {
+            let p = rowsShareOnePosition ? firstRowPosition : firstRowPosition + i
+            let first = window.map { max(lo, p - $0 + 1) } ?? lo
+            let row = scores + i * nk
+            let a = first - lo, b = p - lo  // visible columns a ... b
+            var m = -Float.infinity
+            for j in a...b { m = max(m, row[j]) }
+            var total: Float = 0
+            for j in a...b { let e = Foundation.exp(row[j] - m); row[j] = e; total += e }
+            let inv = 1 / total
+            for j in 0..<a { row[j] = 0 }
+            for j in a...b { row[j] *= inv }
+            if b + 1 < nk { for j in (b + 1)..<nk { row[j] = 0 } }
+        }
+        // out[rows, dv] = P V
+        BLAS.gemm(transA: false, transB: false, m: rows, n: dv, k: nk,
+                  a: scores, lda: nk, b: vRows, ldb: ldv, c: out, ldc: ldo)
+    }
+}
