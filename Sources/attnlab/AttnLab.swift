@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 import TensorCore
 
 @main
@@ -7,6 +8,20 @@ struct AttnLab: ParsableCommand {
         commandName: "attnlab",
         abstract: "A reproducible harness that compares attention mechanisms on the CPU.",
         version: AttnLabVersion.string,
-        subcommands: [Info.self]
+        subcommands: [Info.self, Variants.self, Forward.self]
     )
+
+    /// Every failure a user can cause (bad option, unknown id, bad file) prints one
+    /// "error:" message naming the bad value and exits with status 2; help and
+    /// --version exit 0 as usual.
+    static func main() {
+        do {
+            var command = try parseAsRoot()
+            try command.run()
+        } catch {
+            if exitCode(for: error) == .success { exit(withError: error) }
+            FileHandle.standardError.write(Data("\(fullMessage(for: error))\n".utf8))
+            Foundation.exit(2)
+        }
+    }
 }
