@@ -15,6 +15,7 @@ let package = Package(
         .executable(name: "attnlab", targets: ["attnlab"]),
         .library(name: "TensorCore", targets: ["TensorCore"]),
         .library(name: "NN", targets: ["NN"]),
+        .library(name: "AttentionReference", targets: ["AttentionReference"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -27,6 +28,7 @@ let package = Package(
         ),
         .target(name: "TensorCore", dependencies: ["CBLAS"], exclude: ["README.md"], swiftSettings: hotSettings),
         .target(name: "NN", dependencies: ["TensorCore"], exclude: ["README.md"], swiftSettings: hotSettings),
+        .target(name: "AttentionReference", exclude: ["README.md"]),
         .executableTarget(
             name: "attnlab",
             dependencies: [
@@ -39,6 +41,7 @@ let package = Package(
         .target(name: "TestSupport", dependencies: ["TensorCore"], path: "Tests/TestSupport", exclude: ["README.md"]),
         .testTarget(name: "TensorCoreTests", dependencies: ["TensorCore", "TestSupport"]),
         .testTarget(name: "NNTests", dependencies: ["NN", "TensorCore", "TestSupport"]),
+        .testTarget(name: "AttentionReferenceTests", dependencies: ["AttentionReference"]),
     ],
     swiftLanguageModes: [.v5]
 )
