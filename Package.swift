@@ -29,6 +29,8 @@ let package = Package(
         .target(name: "TensorCore", dependencies: ["CBLAS"], exclude: ["README.md"], swiftSettings: hotSettings),
         .target(name: "NN", dependencies: ["TensorCore"], exclude: ["README.md"], swiftSettings: hotSettings),
         .target(name: "Attention", dependencies: ["TensorCore", "NN"], exclude: ["README.md"], swiftSettings: hotSettings),
+        // The readable reference: plain loops in Double, no BLAS, no autograd.
+        .target(name: "AttentionReference", exclude: ["README.md"]),
         .executableTarget(
             name: "attnlab",
             dependencies: [
@@ -41,7 +43,8 @@ let package = Package(
         .target(name: "TestSupport", dependencies: ["TensorCore"], path: "Tests/TestSupport", exclude: ["README.md"]),
         .testTarget(name: "TensorCoreTests", dependencies: ["TensorCore", "TestSupport"]),
         .testTarget(name: "NNTests", dependencies: ["NN", "TensorCore", "TestSupport"]),
-        .testTarget(name: "AttentionTests", dependencies: ["Attention", "NN", "TensorCore", "TestSupport"]),
+        .testTarget(name: "AttentionTests", dependencies: ["Attention", "AttentionReference", "NN", "TensorCore", "TestSupport"]),
+        .testTarget(name: "AttentionReferenceTests", dependencies: ["AttentionReference"]),
     ],
     swiftLanguageModes: [.v5]
 )
