@@ -9,7 +9,7 @@ SWIFT        ?= swift
 RELEASE_BIN  := .build/release
 BENCH_DIR    := results/bench
 
-.PHONY: all test build release bench deps deps-all clean help
+.PHONY: all test build release bench deps deps-all clean help check-extension
 
 all: deps-all release
 	$(RELEASE_BIN)/attnlab --help
@@ -46,3 +46,7 @@ clean:
 	rm -rf .build paper/generated
 
 .NOTPARALLEL: bench
+
+# Demonstrates docs/adding-a-variant.md in a scratch copy (a few minutes: a fresh build).
+check-extension: deps
+	scripts/check-adding-a-variant.sh

@@ -11,6 +11,20 @@
 import NN
 import TensorCore
 
+extension LinearAttention: MechanismDescriptor {
+    public static let summary = "linear attention, phi(x) = elu(x)+1, recurrent state (Katharopoulos et al. 2020)"
+    public static let kvFormula = "0 per token; fixed state n_h·(d_k·d_v + d_k)"
+
+    public static func resolve(_ base: AttentionConfig) throws -> AttentionConfig {
+        try base.validateLinear()
+        return base
+    }
+
+    public static func make(variant: Variant, config: AttentionConfig, rng: inout Xoshiro256StarStar) -> any AttentionMechanism {
+        LinearAttention(config: config, rng: &rng)
+    }
+}
+
 public final class LinearAttention: AttentionMechanism {
     public let variant = Variant.linear
     public let config: AttentionConfig

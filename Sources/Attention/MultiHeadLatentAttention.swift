@@ -22,6 +22,20 @@ public enum MLAPath: String, CaseIterable, Codable, Sendable {
     case naive, absorbed
 }
 
+extension MultiHeadLatentAttention: MechanismDescriptor {
+    public static let summary = "multi-head latent attention: cache c_KV and a shared RoPE key (DeepSeek-V2 §2.1)"
+    public static let kvFormula = "d_c + d_h^R"
+
+    public static func resolve(_ base: AttentionConfig) throws -> AttentionConfig {
+        try base.validateMLA()
+        return base
+    }
+
+    public static func make(variant: Variant, config: AttentionConfig, rng: inout Xoshiro256StarStar) -> any AttentionMechanism {
+        MultiHeadLatentAttention(config: config, rng: &rng)
+    }
+}
+
 public final class MultiHeadLatentAttention: AttentionMechanism {
     public let variant = Variant.mla
     public let config: AttentionConfig
