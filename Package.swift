@@ -29,6 +29,7 @@ let package = Package(
         .target(name: "TensorCore", dependencies: ["CBLAS"], exclude: ["README.md"], swiftSettings: hotSettings),
         .target(name: "NN", dependencies: ["TensorCore"], exclude: ["README.md"], swiftSettings: hotSettings),
         .target(name: "Attention", dependencies: ["TensorCore", "NN"], exclude: ["README.md"], swiftSettings: hotSettings),
+        .target(name: "Models", dependencies: ["TensorCore", "NN", "Attention"], exclude: ["README.md"], swiftSettings: hotSettings),
         // The readable reference: plain loops in Double, no BLAS, no autograd.
         .target(name: "AttentionReference", exclude: ["README.md"]),
         .executableTarget(
@@ -45,6 +46,7 @@ let package = Package(
         .testTarget(name: "NNTests", dependencies: ["NN", "TensorCore", "TestSupport"]),
         .testTarget(name: "AttentionTests", dependencies: ["Attention", "AttentionReference", "NN", "TensorCore", "TestSupport"]),
         .testTarget(name: "AttentionReferenceTests", dependencies: ["AttentionReference"]),
+        .testTarget(name: "ModelsTests", dependencies: ["Models", "Attention", "NN", "TensorCore", "TestSupport"]),
     ],
     swiftLanguageModes: [.v5]
 )
