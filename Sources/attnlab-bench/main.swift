@@ -1,1 +1,72 @@
-print("placeholder")
+// attnlab-bench: performance benchmarks that write tidy CSV (they are not tests).
+//
+//   attnlab-bench <benchmark> [options]      e.g. attnlab-bench matmul --threads 1,2
+//   attnlab-bench <benchmark> --help
+//
+// Adding a benchmark: one file with a `run(arguments:)` entry point and a usage text,
+// plus one case below; the exhaustive switches make the compiler ask for the rest.
+// Time only release builds: `swift build -c release --product attnlab-bench`.
+
+import Foundation
+
+enum Benchmark: String, CaseIterable {
+    case matmul
+
+    var summary: String {
+        switch self {
+        case .matmul: return "Tensor.matmul against direct cblas_sgemm/sgemv calls"
+        }
+    }
+
+    var usage: String {
+        switch self {
+        case .matmul: return MatmulBench.usage
+        }
+    }
+
+    func run(_ arguments: [String]) throws {
+        switch self {
+        case .matmul: try MatmulBench.run(arguments)
+        }
+    }
+}
+
+func topLevelUsage() -> String {
+    var text = "usage: attnlab-bench <benchmark> [options]\n\nbenchmarks:\n"
+    for b in Benchmark.allCases {
+        text += "  " + b.rawValue.padding(toLength: 10, withPad: " ", startingAt: 0) + b.summary + "\n"
+    }
+    text += "\n'attnlab-bench <benchmark> --help' shows a benchmark's options."
+    return text
+}
+
+func printError(_ message: String) {
+    FileHandle.standardError.write(Data((message + "\n").utf8))
+}
+
+let argv = Array(CommandLine.arguments.dropFirst())
+guard let name = argv.first, !["-h", "--help", "help"].contains(name) else {
+    print(topLevelUsage())
+    exit(argv.isEmpty ? 2 : 0)
+}
+guard let benchmark = Benchmark(rawValue: name) else {
+    printError("attnlab-bench: unknown benchmark '\(name)'; valid: \(Benchmark.allCases.map(\.rawValue).joined(separator: ", "))")
+    exit(2)
+}
+let rest = Array(argv.dropFirst())
+if rest.contains("--help") || rest.contains("-h") {
+    print(benchmark.usage)
+    exit(0)
+}
+do {
+    try benchmark.run(rest)
+} catch let error as BenchError {
+    printError("attnlab-bench: \(error)")
+    switch error {
+    case .usage: exit(2)
+    case .io, .mismatch: exit(1)
+    }
+} catch {
+    printError("attnlab-bench: \(error)")
+    exit(1)
+}
