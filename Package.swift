@@ -26,7 +26,9 @@ let package = Package(
             pkgConfig: "openblas",
             providers: [.apt(["libopenblas-dev"])]
         ),
-        .target(name: "TensorCore", dependencies: ["CBLAS"], exclude: ["README.md"], swiftSettings: hotSettings),
+        // glibc's mallopt, to keep large freed buffers for reuse (see MemoryTuning.swift).
+        .systemLibrary(name: "CMalloc"),
+        .target(name: "TensorCore", dependencies: ["CBLAS", "CMalloc"], exclude: ["README.md"], swiftSettings: hotSettings),
         .target(name: "NN", dependencies: ["TensorCore"], exclude: ["README.md"], swiftSettings: hotSettings),
         .target(name: "Attention", dependencies: ["TensorCore", "NN"], exclude: ["README.md"], swiftSettings: hotSettings),
         .target(name: "Models", dependencies: ["TensorCore", "NN", "Attention"], exclude: ["README.md"], swiftSettings: hotSettings),
@@ -40,7 +42,7 @@ let package = Package(
             ],
             exclude: ["README.md"]
         ),
-        .executableTarget(name: "attnlab-bench", dependencies: ["TensorCore", "CBLAS"], swiftSettings: hotSettings),
+        .executableTarget(name: "attnlab-bench", dependencies: ["TensorCore", "CBLAS"], exclude: ["README.md"], swiftSettings: hotSettings),
         .target(name: "TestSupport", dependencies: ["TensorCore"], path: "Tests/TestSupport", exclude: ["README.md"]),
         .testTarget(name: "TensorCoreTests", dependencies: ["TensorCore", "TestSupport"]),
         .testTarget(name: "NNTests", dependencies: ["NN", "TensorCore", "TestSupport"]),

@@ -23,16 +23,9 @@ extension Tensor {
                          "batched matmul needs equal leading dims, got \(a.shape) and \(b.shape)")
         }
         let batch = batchA.product
-        #if DEBUG
+        // Every output element is written by the GEMMs below (BLAS.gemm writes the zeros
+        // itself when k == 0), so the release build's unfilled buffer is safe.
         let out = Tensor.uninitialized(batchA + [m, n])
-        #else
-        // The GEMMs below write every output element (BLAS.gemm writes the zeros itself when
-        // k == 0), so release builds skip the zero fill of Tensor.uninitialized: one pass over
-        // the output less (5–10 % of a 4096×64·64×4096 product when malloc reuses memory).
-        let outCount = batch * m * n
-        let out = Tensor(shape: batchA + [m, n],
-                         data: [Float](unsafeUninitializedCapacity: outCount) { _, initialized in initialized = outCount })
-        #endif
         let aStride = aRows * aCols, bStride = sharedB ? 0 : bRows * bCols, cStride = m * n
 
         a.data.withUnsafeBufferPointer { pa in

@@ -8,6 +8,7 @@
 // Time only release builds: `swift build -c release --product attnlab-bench`.
 
 import Foundation
+import TensorCore
 
 enum Benchmark: String, CaseIterable {
     case matmul
@@ -54,6 +55,7 @@ guard let benchmark = Benchmark(rawValue: name) else {
     exit(2)
 }
 let rest = Array(argv.dropFirst())
+MemoryTuning.keepFreedMemory()
 if rest.contains("--help") || rest.contains("-h") {
     print(benchmark.usage)
     exit(0)
