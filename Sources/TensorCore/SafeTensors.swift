@@ -483,7 +483,11 @@ extension SafeTensorsFile {
 
     /// Writes `encode()` to `path` atomically: readers see the old file or the new one, never a part.
     public func write(to path: String) throws {
-        try writeAtomically(encode(), to: path)
+        do {
+            try AtomicFile.write(encode(), to: path, createDirectories: false)
+        } catch let e as AtomicFileError {
+            throw SafeTensorsError.ioError(path: path, message: e.message)
+        }
     }
 }
 
@@ -537,39 +541,3 @@ private func readAllBytes(_ path: String) throws -> [UInt8] {
     }
 }
 
-private func writeAtomically(_ data: Data, to path: String) throws {
-    // The temporary file sits next to the destination: rename(2) is atomic only within one file system.
-    let url = URL(fileURLWithPath: path)
-    let temp = url.deletingLastPathComponent()
-        .appendingPathComponent(".\(url.lastPathComponent).tmp-\(getpid())-\(UUID().uuidString)").path
-    let fd = open(temp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
-    guard fd >= 0 else {
-        throw SafeTensorsError.ioError(path: path, message: posixMessage("cannot create temporary file \(temp)"))
-    }
-    var closed = false
-    do {
-        try data.withUnsafeBytes { (src: UnsafeRawBufferPointer) in
-            guard let base = src.baseAddress else { return }  // nothing to write
-            var done = 0
-            while done < src.count {
-                let n = write(fd, base + done, src.count - done)
-                if n < 0 {
-                    if errno == EINTR { continue }
-                    throw SafeTensorsError.ioError(path: path, message: posixMessage("write failed"))
-                }
-                done += n
-            }
-        }
-        // Flushed before the rename, so a crash cannot leave the new name on unwritten data.
-        guard fsync(fd) == 0 else { throw SafeTensorsError.ioError(path: path, message: posixMessage("fsync failed")) }
-        closed = true
-        guard close(fd) == 0 else { throw SafeTensorsError.ioError(path: path, message: posixMessage("close failed")) }
-        guard rename(temp, path) == 0 else {
-            throw SafeTensorsError.ioError(path: path, message: posixMessage("cannot rename \(temp) over it"))
-        }
-    } catch {
-        if !closed { close(fd) }
-        unlink(temp)
-        throw error
-    }
-}
