@@ -31,6 +31,8 @@ let package = Package(
         .target(name: "Attention", dependencies: ["TensorCore", "NN"], exclude: ["README.md"], swiftSettings: hotSettings),
         // The readable reference: plain loops in Double, no BLAS, no autograd.
         .target(name: "AttentionReference", exclude: ["README.md"]),
+        // Synthetic long-sequence tasks: MQAR, passkey, copying, selective copying.
+        .target(name: "Tasks", dependencies: ["TensorCore"], exclude: ["README.md"]),
         .executableTarget(
             name: "attnlab",
             dependencies: [
@@ -45,6 +47,7 @@ let package = Package(
         .testTarget(name: "NNTests", dependencies: ["NN", "TensorCore", "TestSupport"]),
         .testTarget(name: "AttentionTests", dependencies: ["Attention", "AttentionReference", "NN", "TensorCore", "TestSupport"]),
         .testTarget(name: "AttentionReferenceTests", dependencies: ["AttentionReference"]),
+        .testTarget(name: "TasksTests", dependencies: ["Tasks", "TensorCore", "TestSupport"]),
     ],
     swiftLanguageModes: [.v5]
 )
