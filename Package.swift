@@ -34,6 +34,8 @@ let package = Package(
         .target(name: "Models", dependencies: ["TensorCore", "NN", "Attention"], exclude: ["README.md"], swiftSettings: hotSettings),
         // The readable reference: plain loops in Double, no BLAS, no autograd.
         .target(name: "AttentionReference", exclude: ["README.md"]),
+        // Synthetic long-sequence tasks: MQAR, passkey, copying, selective copying.
+        .target(name: "Tasks", dependencies: ["TensorCore"], exclude: ["README.md"]),
         .executableTarget(
             name: "attnlab",
             dependencies: [
@@ -49,6 +51,7 @@ let package = Package(
         .testTarget(name: "AttentionTests", dependencies: ["Attention", "AttentionReference", "NN", "TensorCore", "TestSupport"]),
         .testTarget(name: "AttentionReferenceTests", dependencies: ["AttentionReference"]),
         .testTarget(name: "ModelsTests", dependencies: ["Models", "Attention", "NN", "TensorCore", "TestSupport"]),
+        .testTarget(name: "TasksTests", dependencies: ["Tasks", "TensorCore"]),
     ],
     swiftLanguageModes: [.v5]
 )
