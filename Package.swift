@@ -36,10 +36,11 @@ let package = Package(
         .target(name: "AttentionReference", exclude: ["README.md"]),
         // Synthetic long-sequence tasks: MQAR, passkey, copying, selective copying.
         .target(name: "Tasks", dependencies: ["TensorCore"], exclude: ["README.md"]),
+        .target(name: "Training", dependencies: ["Models", "Tasks", "NN", "TensorCore"], exclude: ["README.md"], swiftSettings: hotSettings),
         .executableTarget(
             name: "attnlab",
             dependencies: [
-                "TensorCore", "NN", "Attention",
+                "TensorCore", "NN", "Attention", "Models", "Tasks", "Training",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             exclude: ["README.md"]
@@ -52,6 +53,7 @@ let package = Package(
         .testTarget(name: "AttentionReferenceTests", dependencies: ["AttentionReference"]),
         .testTarget(name: "ModelsTests", dependencies: ["Models", "Attention", "NN", "TensorCore", "TestSupport"]),
         .testTarget(name: "TasksTests", dependencies: ["Tasks", "TensorCore"]),
+        .testTarget(name: "TrainingTests", dependencies: ["Training", "Models", "Tasks", "Attention", "TensorCore"]),
     ],
     swiftLanguageModes: [.v5]
 )

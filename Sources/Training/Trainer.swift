@@ -1,0 +1,168 @@
+// The training loop: one seeded stream of batches, AdamW with warm-up and cosine
+// decay, global-norm clipping, evaluation on a fixed held-out set, early stop at a
+// target accuracy, step and wall-time budgets, a NaN/Inf guard, checkpoints that
+// resume bit-identically (same thread count), and a training curve.
+
+import Foundation
+import Models
+import NN
+import Tasks
+import TensorCore
+
+/// One row of the training curve, written at every evaluation.
+public struct CurvePoint: Codable, Sendable, Equatable {
+    public var step: Int
+    /// Mean training loss over the steps since the previous point.
+    public var loss: Double
+    public var evalAccuracy: Double
+    public var elapsedSeconds: Double
+}
+
+public enum StopReason: String, Codable, Sendable {
+    case targetAccuracy = "target-accuracy", maxSteps = "max-steps", maxTime = "max-time"
+}
+
+public struct TrainResult: Sendable {
+    public var steps: Int
+    public var finalAccuracy: Double
+    public var bestAccuracy: Double
+    public var seconds: Double
+    /// Training tokens (batch × sequence length per step) per second of training.
+    public var tokensPerSecond: Double
+    public var stopReason: StopReason
+    public var curve: [CurvePoint]
+}
+
+public final class Trainer {
+    public let model: TransformerLM
+    public let task: any SyntheticTask
+    public let config: TrainConfig
+    public let optimizer: AdamW
+    let schedule: WarmupCosine
+    let evaluationBatch: TaskBatch
+    var trainStream: Xoshiro256StarStar
+    public internal(set) var step = 0
+    public internal(set) var curve: [CurvePoint] = []
+    /// Seconds spent in earlier sessions of a resumed run.
+    var elapsedBefore: Double = 0
+    /// Training loss since the last curve point.
+    var lossSum: Double = 0, lossSteps = 0
+
+    /// A fresh run: the model is initialised from `config.seed`.
+    public init(modelConfig: ModelConfig, task: any SyntheticTask, config: TrainConfig) throws {
+        try config.validate()
+        guard modelConfig.vocabSize >= task.vocabSize else {
+            throw TrainingError.invalidConfig("vocab = \(modelConfig.vocabSize): the \(task.id.rawValue) task needs at least \(task.vocabSize)")
+        }
+        var initRNG = Xoshiro256StarStar(seed: config.seed)
+        model = try TransformerLM(config: modelConfig, rng: &initRNG)
+        self.task = task
+        self.config = config
+        let named = model.namedParameters
+        // No weight decay on gains (RMSNorm) — vectors, as is usual.
+        optimizer = AdamW(parameters: named.map(\.tensor),
+                          hyper: .init(weightDecay: config.weightDecay),
+                          noDecay: Set(named.indices.filter { named[$0].tensor.rank == 1 }))
+        schedule = WarmupCosine(peak: config.learningRate, floor: config.learningRate * config.finalLearningRateRatio,
+                                warmupSteps: config.warmupSteps, totalSteps: config.maxSteps)
+        let streams = TaskStreams(seed: config.seed)
+        trainStream = streams.train
+        evaluationBatch = evaluationSet(task, examples: config.evalExamples, seed: config.seed)
+    }
+
+    /// One optimisation step; returns the training loss.
+    @discardableResult
+    public func trainStep() throws -> Float {
+        let batch = task.batch(size: config.batchSize, rng: &trainStream)
+        model.zeroGrad()
+        let (loss, _, _) = model.loss(ids: batch.inputs, targets: batch.targets, batch: batch.batch, length: batch.length)
+        guard loss.item().isFinite else { throw TrainingError.nonFinite(step: step + 1, tensor: "loss") }
+        loss.backward()
+        for (name, p) in model.namedParameters {
+            if let g = p.grad, g.contains(where: { !$0.isFinite }) {
+                throw TrainingError.nonFinite(step: step + 1, tensor: "gradient of \(name)")
+            }
+        }
+        clipGradNorm(model.parameters, maxNorm: config.gradClip)
+        optimizer.update(lr: schedule.learningRate(step: step))
+        step += 1
+        lossSum += Double(loss.item())
+        lossSteps += 1
+        return loss.item()
+    }
+
+    /// Exact-match accuracy and mean loss on the fixed evaluation set.
+    public func evaluate() -> (accuracy: Double, loss: Double) {
+        var correct = 0, total = 0
+        var lossTotal: Double = 0
+        Autograd.inference {
+            for chunk in evaluationBatch.chunks(ofSize: 256) {
+                let (loss, predictions, targets) = model.loss(ids: chunk.inputs, targets: chunk.targets,
+                                                              batch: chunk.batch, length: chunk.length)
+                let (c, n) = accuracy(predictions: predictions, targets: targets)
+                correct += c
+                total += n
+                lossTotal += Double(loss.item()) * Double(n)
+            }
+        }
+        return (total > 0 ? Double(correct) / Double(total) : 0, total > 0 ? lossTotal / Double(total) : 0)
+    }
+
+    /// Trains until the target accuracy, the step budget or the time budget. With
+    /// `checkpointPath`, saves a checkpoint at every evaluation (and resumes from it
+    /// if it exists). `curvePath` receives the training curve as CSV at the end.
+    public func run(progress: ProgressSink = SilentProgress(), checkpointPath: String? = nil,
+                    curvePath: String? = nil) throws -> TrainResult {
+        if let checkpointPath, FileManager.default.fileExists(atPath: checkpointPath) {
+            try resume(from: checkpointPath)
+            progress.message("resumed from \(checkpointPath) at step \(step)")
+        }
+        let start = Date()
+        func elapsed() -> Double { elapsedBefore + Date().timeIntervalSince(start) }
+        let tokensPerStep = Double(config.batchSize * task.sequenceLength)
+        var trainingSeconds = 0.0, trainedSteps = 0
+        var lastAccuracy = curve.last?.evalAccuracy
+        var stop: StopReason?
+        if let last = lastAccuracy, let target = config.targetAccuracy, last >= target { stop = .targetAccuracy }
+        if step >= config.maxSteps { stop = .maxSteps }
+        while stop == nil {
+            let t0 = Date()
+            let loss = try trainStep()
+            trainingSeconds += Date().timeIntervalSince(t0)
+            trainedSteps += 1
+            if step % config.evalEvery == 0 || step == config.maxSteps {
+                let (acc, _) = evaluate()
+                lastAccuracy = acc
+                curve.append(CurvePoint(step: step, loss: lossSum / Double(max(lossSteps, 1)), evalAccuracy: acc, elapsedSeconds: elapsed()))
+                lossSum = 0; lossSteps = 0
+                if let checkpointPath { try saveCheckpoint(to: checkpointPath, elapsed: elapsed()) }
+                if let target = config.targetAccuracy, acc >= target { stop = .targetAccuracy }
+            }
+            if stop == nil && step >= config.maxSteps { stop = .maxSteps }
+            if stop == nil, let limit = config.maxSeconds, elapsed() >= limit { stop = .maxTime }
+            progress.update(ProgressState(step: step, totalSteps: config.maxSteps, loss: loss, accuracy: lastAccuracy,
+                                          tokensPerSecond: trainedSteps > 0 ? tokensPerStep * Double(trainedSteps) / trainingSeconds : 0,
+                                          elapsedSeconds: elapsed()))
+        }
+        progress.finish()
+        if curve.last?.step != step {
+            // Stopped between evaluations (time budget): evaluate where it stopped.
+            let (acc, _) = evaluate()
+            curve.append(CurvePoint(step: step, loss: lossSum / Double(max(lossSteps, 1)), evalAccuracy: acc, elapsedSeconds: elapsed()))
+            lossSum = 0; lossSteps = 0
+            if let checkpointPath { try saveCheckpoint(to: checkpointPath, elapsed: elapsed()) }
+        }
+        if let curvePath { try writeCurve(to: curvePath) }
+        return TrainResult(steps: step, finalAccuracy: curve.last?.evalAccuracy ?? 0,
+                           bestAccuracy: curve.map(\.evalAccuracy).max() ?? 0, seconds: elapsed(),
+                           tokensPerSecond: trainedSteps > 0 ? tokensPerStep * Double(trainedSteps) / trainingSeconds : 0,
+                           stopReason: stop!, curve: curve)
+    }
+
+    public func writeCurve(to path: String) throws {
+        let rows = curve.map { p in
+            [String(p.step), String(format: "%.6f", p.loss), String(format: "%.6f", p.evalAccuracy), String(format: "%.3f", p.elapsedSeconds)]
+        }
+        try AtomicFile.write(CSVTable.render(header: ["step", "loss", "eval_accuracy", "elapsed_seconds"], rows: rows), to: path)
+    }
+}

@@ -1,0 +1,92 @@
+import ArgumentParser
+import Attention
+import Foundation
+import Models
+import Tasks
+import TensorCore
+import Training
+
+/// `attnlab train`: one mechanism, one task, one seed.
+struct Train: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Train a tiny model with one attention mechanism on a synthetic task.",
+        discussion: "Prints the final accuracy, time, parameters and KV cache per token. With --checkpoint, an interrupted run resumes where it stopped."
+    )
+
+    @Option(help: "Mechanism id: \(Variant.allCases.map(\.rawValue).joined(separator: ", ")).") var variant: String
+    @Option(help: "Task: \(TaskKind.allCases.map(\.rawValue).joined(separator: ", ")).") var task: String = "mqar"
+    @Option(help: "Sequence length T.") var seqLen: Int = 64
+    @Option(help: "MQAR key-value pairs.") var kvPairs: Int = 4
+    @Option(help: "Vocabulary (the model's and the task's).") var vocab: Int = 8192
+    @Option(help: "MQAR power-law exponent of the query gaps.") var alpha: Double = 0.01
+    @Option(help: "Passkey distance (key to question).") var distance: Int?
+    @Option(help: "Selective copying: data tokens.") var dataTokens: Int = 16
+    @Option(help: "Model width C.") var dModel: Int = 64
+    @Option(help: "Number of layers.") var layers: Int = 2
+    @Option(help: "Query heads H.") var heads: Int = 1
+    @Option(help: "Key/value heads G (gqa, swa).") var kvHeads: Int?
+    @Option(help: "Head dimension D (default C/H).") var headDim: Int?
+    @Option(help: "Sliding window w (swa).") var window: Int?
+    @Option(help: "MLA latent width d_c (default 4·D).") var latent: Int?
+    @Option(help: "MLA RoPE key width d_h^R (default D/2).") var ropeDim: Int?
+    @Option(help: "Linear attention feature width d_k (default D).") var featureDim: Int?
+    @Option(help: "SwiGLU hidden width; 0 = no MLP.") var mlp: Int = 0
+    @Flag(help: "Tie the LM head to the embedding.") var tied = false
+    @Option(help: "Batch size.") var batchSize: Int = 64
+    @Option(help: "Peak learning rate.") var lr: Float = 1e-3
+    @Option(help: "Warm-up steps.") var warmup: Int = 100
+    @Option(help: "Weight decay.") var weightDecay: Float = 0.1
+    @Option(help: "Step budget (and cosine length).") var maxSteps: Int = 2000
+    @Option(help: "Wall-time budget in minutes.") var maxMinutes: Double?
+    @Option(help: "Evaluate every this many steps.") var evalEvery: Int = 100
+    @Option(help: "Held-out evaluation examples.") var evalExamples: Int = 512
+    @Option(help: "Stop at this evaluation accuracy (0...1); 1 = train the whole budget.") var targetAccuracy: Double = 0.99
+    @Option(help: "Seed of initialisation and data.") var seed: UInt64 = 0
+    @Option(help: "OpenBLAS threads.") var threads: Int?
+    @Option(help: "Checkpoint file (safetensors): saved at every evaluation, resumed if present.") var checkpoint: String?
+    @Option(help: "Training curve CSV (step, loss, eval_accuracy, elapsed_seconds).") var curve: String?
+
+    func makeTask() throws -> any SyntheticTask {
+        switch try TaskKind.parse(task) {
+        case .mqar: return try MQARTask(vocabSize: vocab, sequenceLength: seqLen, kvPairs: kvPairs, alpha: alpha)
+        case .passkey:
+            if let distance { return try PasskeyTask(vocabSize: vocab, sequenceLength: seqLen, distance: distance) }
+            return try PasskeyTask(vocabSize: vocab, sequenceLength: seqLen, distances: 1...max(1, seqLen - 2))
+        case .copying: return try CopyingTask(vocabSize: vocab, sequenceLength: seqLen)
+        case .selectiveCopying: return try SelectiveCopyingTask(vocabSize: vocab, sequenceLength: seqLen, dataTokens: dataTokens)
+        }
+    }
+
+    func run() throws {
+        if let threads {
+            guard threads >= 1 else { throw ValidationError("--threads \(threads) is invalid: use at least 1") }
+            BLAS.setThreads(threads)
+        }
+        let v = try Variant.parse(variant)
+        guard heads >= 1, dModel >= 1 else { throw ValidationError("--heads \(heads) and --d-model \(dModel) must be at least 1") }
+        if headDim == nil && dModel % heads != 0 {
+            throw ValidationError("--d-model \(dModel) is not divisible by --heads \(heads); give --head-dim")
+        }
+        let t = try makeTask()
+        let d = headDim ?? dModel / heads
+        let attention = AttentionConfig(hiddenSize: dModel, numHeads: heads, numKVHeads: kvHeads, headDim: d,
+                                        slidingWindow: window, linearFeatureDim: featureDim, kvLoraRank: latent,
+                                        qkRopeHeadDim: ropeDim)
+        let model = ModelConfig(vocabSize: vocab, layers: layers, attention: attention, variant: v,
+                                mlpHidden: mlp, tiedEmbeddings: tied)
+        var cfg = TrainConfig()
+        cfg.batchSize = batchSize; cfg.learningRate = lr; cfg.warmupSteps = warmup; cfg.weightDecay = weightDecay
+        cfg.maxSteps = maxSteps; cfg.maxSeconds = maxMinutes.map { $0 * 60 }; cfg.evalEvery = evalEvery
+        cfg.evalExamples = evalExamples; cfg.targetAccuracy = targetAccuracy >= 1 ? nil : targetAccuracy; cfg.seed = seed
+        if !(0...1).contains(targetAccuracy) { throw ValidationError("--target-accuracy \(targetAccuracy) must be in 0...1") }
+        let trainer = try Trainer(modelConfig: model, task: t, config: cfg)
+        let progress = ConsoleProgress(prefix: "\(v.rawValue) \(t.id.rawValue): ")
+        progress.message("\(t.configDescription); \(trainer.model.parameterCount) parameters; OpenBLAS \(BLAS.coreName) × \(BLAS.threads) threads")
+        let result = try trainer.run(progress: progress, checkpointPath: checkpoint, curvePath: curve)
+        print("variant \(v.rawValue)  task \(t.id.rawValue) (\(t.configDescription))")
+        print(String(format: "accuracy %.4f (best %.4f) after %d steps, stopped by %@", result.finalAccuracy, result.bestAccuracy,
+                     result.steps, result.stopReason.rawValue))
+        print(String(format: "time %.1f s, %.0f training tokens/s", result.seconds, result.tokensPerSecond))
+        print("parameters \(trainer.model.parameterCount); KV cache \(trainer.model.kvBytesPerToken) bytes per token (Float32, all layers)")
+    }
+}
