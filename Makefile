@@ -41,6 +41,7 @@ test: deps
 bench: release
 	@mkdir -p $(BENCH_DIR)
 	$(RELEASE_BIN)/attnlab-bench matmul --out $(BENCH_DIR)/matmul.csv
+	$(RELEASE_BIN)/attnlab-bench attention --out $(BENCH_DIR)/attention.csv
 
 clean:
 	rm -rf .build paper/generated

@@ -11,6 +11,11 @@ public protocol AttentionCache: AnyObject {
     /// Bytes of cached state actually held now (Float32 elements × 4), excluding
     /// spare capacity. Equals the mechanism's analytic count at context `length`.
     var bytes: Int { get }
+
+    /// For benchmarks: make the cache hold what it would after `n` tokens, with random
+    /// contents, without computing them (a decode step's cost does not depend on the
+    /// values). Replaces anything cached before.
+    func synthesize(tokens n: Int, rng: inout Xoshiro256StarStar)
 }
 
 public protocol AttentionMechanism: Module {

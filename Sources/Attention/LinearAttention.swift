@@ -145,6 +145,13 @@ final class LinearAttentionState: AttentionCache {
 
     var bytes: Int { (s.count + z.count) * MemoryLayout<Float>.size }
 
+    func synthesize(tokens n: Int, rng: inout Xoshiro256StarStar) {
+        // Sums of n positive features: positive and growing with n, like the real state.
+        for i in 0..<s.count { s[i] = Float(n) * rng.nextNormal() }
+        for i in 0..<z.count { z[i] = Float(n) * (1 + rng.nextFloat()) }
+        length = n
+    }
+
     /// Chunked causal linear attention of t tokens of one (sequence, head), continuing the state.
     /// Per chunk c:  out = (Q_c S + tril(Q_c K_cᵀ) V_c) / (Q_c z + tril(Q_c K_cᵀ) 1 + ε);
     /// then S += K_cᵀ V_c, z += Σ K_c.

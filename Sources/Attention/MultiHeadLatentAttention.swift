@@ -311,6 +311,11 @@ final class MLACache: AttentionCache {
 
     func append(sequence bi: Int, rows new: ArraySlice<Float>) { rows[bi].append(contentsOf: new) }
 
+    func synthesize(tokens n: Int, rng: inout Xoshiro256StarStar) {
+        for b in 0..<batch { rows[b] = (0..<(n * rowWidth)).map { _ in rng.nextNormal() } }
+        length = n
+    }
+
     func withRows<R>(sequence bi: Int, _ body: (UnsafePointer<Float>) -> R) -> R {
         rows[bi].withUnsafeBufferPointer { body($0.baseAddress!) }
     }

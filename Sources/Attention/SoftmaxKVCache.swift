@@ -38,6 +38,15 @@ final class SoftmaxKVCache: AttentionCache {
 
     func advance(by t: Int) { length += t }
 
+    func synthesize(tokens n: Int, rng: inout Xoshiro256StarStar) {
+        let entries = min(n, window ?? n) * rowWidth
+        for b in 0..<batch {
+            keys[b] = (0..<entries).map { _ in rng.nextNormal() }
+            values[b] = (0..<entries).map { _ in rng.nextNormal() }
+        }
+        length = n
+    }
+
     /// Attends the `newTokens` queries of sequence `sequence` (positions length ..< length + T)
     /// over the cached keys and the new ones, stores the new keys and values, and writes
     /// the outputs into `output`. All arrays hold the whole batch: queries [B, T, H, D],

@@ -11,23 +11,26 @@ import Foundation
 import TensorCore
 
 enum Benchmark: String, CaseIterable {
-    case matmul
+    case matmul, attention
 
     var summary: String {
         switch self {
         case .matmul: return "Tensor.matmul against direct cblas_sgemm/sgemv calls"
+        case .attention: return "prefill and decode time of every mechanism against context length"
         }
     }
 
     var usage: String {
         switch self {
         case .matmul: return MatmulBench.usage
+        case .attention: return AttentionBench.usage
         }
     }
 
     func run(_ arguments: [String]) throws {
         switch self {
         case .matmul: try MatmulBench.run(arguments)
+        case .attention: try AttentionBench.run(arguments)
         }
     }
 }

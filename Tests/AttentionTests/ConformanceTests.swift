@@ -141,6 +141,22 @@ struct ConformanceTests {
     }
 
     @Test(arguments: allCases)
+    func synthesizedCacheHasTheAnalyticSizeAndDecodes(_ c: Case) throws {
+        // Benchmarks fill caches without computing them; the result must look like a real one.
+        let m = try c.make()
+        var rng = Xoshiro256StarStar(seed: 8)
+        for n in [1, 3, 10] {
+            let cache = m.makeCache(batch: 2, capacity: n + 1)
+            cache.synthesize(tokens: n, rng: &rng)
+            #expect(cache.length == n)
+            #expect(cache.bytes == 2 * m.cacheElements(context: n) * 4, "\(c.testDescription) at n \(n)")
+            let y = m.decode(randomX(2, 1, tiny.hiddenSize, seed: 9), cache: cache)
+            #expect(y.shape == [2, 1, tiny.hiddenSize] && y.data.allSatisfy(\.isFinite))
+            #expect(cache.bytes == 2 * m.cacheElements(context: n + 1) * 4)
+        }
+    }
+
+    @Test(arguments: allCases)
     func accountingIsConsistent(_ c: Case) throws {
         let m = try c.make()
         #expect(m.parameterCount == m.parameters.reduce(0) { $0 + $1.count })
