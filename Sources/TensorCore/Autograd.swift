@@ -17,7 +17,9 @@ public enum Autograd {
 
     /// Links `output` to `inputs` if recording and any input needs a gradient.
     /// `backward` receives the output gradient and must accumulate into the inputs
-    /// that `requiresGrad` (use `Tensor.accumulateGrad`).
+    /// that `requiresGrad` (use `Tensor.accumulateGrad`). It may capture the inputs, but
+    /// must capture `output` only `unowned`: the output owns the closure, and a strong
+    /// capture would be a cycle that keeps every graph alive forever.
     @usableFromInline
     static func record(_ output: Tensor, op: String, inputs: [Tensor], backward: @escaping ([Float]) -> Void) {
         output.op = op

@@ -42,7 +42,7 @@ extension Tensor {
                 }
             }
         }
-        Autograd.record(out, op: "softmax", inputs: [self]) { [self, out] g in
+        Autograd.record(out, op: "softmax", inputs: [self]) { [self, unowned out] g in
             // Forward: y = softmax(x). Adjoint: dx_j = y_j · (g_j − Σ_k g_k y_k).
             var gx = [Float](repeating: 0, count: self.count)
             for r in 0..<rows {
@@ -69,7 +69,7 @@ extension Tensor {
             let lse = rowMax + Foundation.log(total)
             for j in 0..<n { out.data[base + j] = data[base + j] - lse }
         }
-        Autograd.record(out, op: "logSoftmax", inputs: [self]) { [self, out] g in
+        Autograd.record(out, op: "logSoftmax", inputs: [self]) { [self, unowned out] g in
             // Forward: y = x − lse(x). Adjoint: dx_j = g_j − softmax_j · Σ_k g_k.
             var gx = [Float](repeating: 0, count: self.count)
             for r in 0..<rows {

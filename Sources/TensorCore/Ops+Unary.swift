@@ -12,7 +12,7 @@ extension Tensor {
                 for i in 0..<px.count { po[i] = f(px[i]) }
             }
         }
-        Autograd.record(out, op: op, inputs: [self]) { [self, out] g in
+        Autograd.record(out, op: op, inputs: [self]) { [self, unowned out] g in
             var gx = [Float](repeating: 0, count: g.count)
             for i in 0..<g.count { gx[i] = g[i] * derivative(self.data[i], out.data[i]) }
             self.accumulateGrad(gx)

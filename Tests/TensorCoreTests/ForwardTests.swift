@@ -227,3 +227,33 @@ struct AutogradTests {
         #expect(ta.data.map(\.bitPattern) == tb.data.map(\.bitPattern))
     }
 }
+
+@Suite("Autograd memory")
+struct AutogradMemoryTests {
+    /// Every op's graph is freed when its result goes out of scope (an op whose backward
+    /// captured its own output strongly would leak every training step).
+    @Test func graphsOfEveryOpAreFreed() {
+        weak var weakLeaf: Tensor?
+        var weakNodes: [() -> Tensor?] = []
+        do {
+            var rng = Xoshiro256StarStar(seed: 1)
+            let x = randomInput([2, 3, 2, 4], rng: &rng)
+            let w = randomInput([4, 4], rng: &rng)
+            weakLeaf = x
+            var nodes: [Tensor] = []
+            func keep(_ t: Tensor) -> Tensor { nodes.append(t); return t }
+            let h = keep(Tensor.matmul(keep(x.rope(positionOffset: 1)), w, transposeB: true))
+            let p = keep(keep(h.permuted([0, 2, 1, 3])).softmax(mask: .causalMask(4)))
+            let e = keep(keep(keep(p.exp()).log()).sqrt() + keep(p.rsqrt()) * keep(p.elu()) - keep(p.silu()) / keep(p.gelu() + 2))
+            let r = keep(Tensor.rmsNorm(keep(e.reshaped([12, 4])), weight: keep(Tensor.full([4], 1, requiresGrad: true))))
+            let c = keep(Tensor.concat(keep(r.cumsum(axis: 0)).split(axis: 1, sizes: [1, 3]), axis: 1))
+            let emb = keep(Tensor.embedding(c, ids: [0, 3, 3]))
+            let loss = keep(Tensor.crossEntropy(logits: keep(emb.logSoftmax()), targets: [1, 2, 0]) + keep(c.mean(axis: 0).sum()))
+            loss.backward()
+            weakNodes = nodes.map { n in { [weak n] in n } }
+        }
+        #expect(weakLeaf == nil, "the input tensor outlived its graph")
+        let alive = weakNodes.filter { $0() != nil }.compactMap { $0()?.op }
+        #expect(alive.isEmpty, "graph nodes still alive (a retain cycle): \(alive)")
+    }
+}
