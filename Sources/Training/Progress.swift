@@ -11,6 +11,16 @@ public struct ProgressState: Sendable {
     public var tokensPerSecond: Double
     public var elapsedSeconds: Double
 
+    public init(step: Int, totalSteps: Int, loss: Float, accuracy: Double? = nil,
+                tokensPerSecond: Double, elapsedSeconds: Double) {
+        self.step = step
+        self.totalSteps = totalSteps
+        self.loss = loss
+        self.accuracy = accuracy
+        self.tokensPerSecond = tokensPerSecond
+        self.elapsedSeconds = elapsedSeconds
+    }
+
     /// Seconds left if the remaining steps go at the average pace so far.
     public var etaSeconds: Double {
         step > 0 ? elapsedSeconds / Double(step) * Double(max(totalSteps - step, 0)) : .nan

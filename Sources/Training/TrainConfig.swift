@@ -33,7 +33,7 @@ public struct TrainConfig: Codable, Sendable, Equatable {
         if !(learningRate > 0) || !learningRate.isFinite { throw bad("lr", learningRate, "must be a positive number") }
         if !(0...1).contains(finalLearningRateRatio) { throw bad("final-lr-ratio", finalLearningRateRatio, "must be in 0...1") }
         if warmupSteps < 0 || warmupSteps > maxSteps { throw bad("warmup", warmupSteps, "must be in 0...\(maxSteps) (max-steps)") }
-        if weightDecay < 0 { throw bad("weight-decay", weightDecay, "must be ≥ 0") }
+        if !(weightDecay >= 0) || !weightDecay.isFinite { throw bad("weight-decay", weightDecay, "must be a finite number ≥ 0") }
         if !(gradClip > 0) { throw bad("grad-clip", gradClip, "must be positive") }
         if evalEvery < 1 { throw bad("eval-every", evalEvery, "must be at least 1") }
         if evalExamples < 1 { throw bad("eval-examples", evalExamples, "must be at least 1") }
