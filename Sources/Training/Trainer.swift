@@ -85,6 +85,9 @@ public final class Trainer {
         }
         clipGradNorm(model.parameters, maxNorm: config.gradClip)
         optimizer.update(lr: schedule.learningRate(step: step))
+        for (name, p) in model.namedParameters where p.data.contains(where: { !$0.isFinite }) {
+            throw TrainingError.nonFinite(step: step + 1, tensor: "\(name) after the update")
+        }
         step += 1
         lossSum += Double(loss.item())
         lossSteps += 1
@@ -124,7 +127,7 @@ public final class Trainer {
         var lastAccuracy = curve.last?.evalAccuracy
         var stop: StopReason?
         if let last = lastAccuracy, let target = config.targetAccuracy, last >= target { stop = .targetAccuracy }
-        if step >= config.maxSteps { stop = .maxSteps }
+        if stop == nil && step >= config.maxSteps { stop = .maxSteps }
         while stop == nil {
             let t0 = Date()
             let loss = try trainStep()
