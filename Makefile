@@ -42,6 +42,7 @@ bench: release
 	@mkdir -p $(BENCH_DIR)
 	$(RELEASE_BIN)/attnlab-bench matmul --out $(BENCH_DIR)/matmul.csv
 	$(RELEASE_BIN)/attnlab-bench attention --out $(BENCH_DIR)/attention.csv
+	$(RELEASE_BIN)/attnlab-bench train --out $(BENCH_DIR)/train.csv
 
 clean:
 	rm -rf .build paper/generated

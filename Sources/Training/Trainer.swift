@@ -95,11 +95,14 @@ public final class Trainer {
     }
 
     /// Exact-match accuracy and mean loss on the fixed evaluation set.
-    public func evaluate() -> (accuracy: Double, loss: Double) {
+    public func evaluate() -> (accuracy: Double, loss: Double) { evaluate(on: evaluationBatch) }
+
+    /// Exact-match accuracy and mean loss over the scored positions of `batch`.
+    public func evaluate(on batch: TaskBatch) -> (accuracy: Double, loss: Double) {
         var correct = 0, total = 0
         var lossTotal: Double = 0
         Autograd.inference {
-            for chunk in evaluationBatch.chunks(ofSize: 256) {
+            for chunk in batch.chunks(ofSize: 256) {
                 let (loss, predictions, targets) = model.loss(ids: chunk.inputs, targets: chunk.targets,
                                                               batch: chunk.batch, length: chunk.length)
                 let (c, n) = accuracy(predictions: predictions, targets: targets)

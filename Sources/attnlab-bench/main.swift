@@ -11,12 +11,13 @@ import Foundation
 import TensorCore
 
 enum Benchmark: String, CaseIterable {
-    case matmul, attention
+    case matmul, attention, train
 
     var summary: String {
         switch self {
         case .matmul: return "Tensor.matmul against direct cblas_sgemm/sgemv calls"
         case .attention: return "prefill and decode time of every mechanism against context length"
+        case .train: return "training tokens/s of the reference tiny model per mechanism"
         }
     }
 
@@ -24,6 +25,7 @@ enum Benchmark: String, CaseIterable {
         switch self {
         case .matmul: return MatmulBench.usage
         case .attention: return AttentionBench.usage
+        case .train: return TrainBench.usage
         }
     }
 
@@ -31,6 +33,7 @@ enum Benchmark: String, CaseIterable {
         switch self {
         case .matmul: try MatmulBench.run(arguments)
         case .attention: try AttentionBench.run(arguments)
+        case .train: try TrainBench.run(arguments)
         }
     }
 }

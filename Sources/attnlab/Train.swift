@@ -57,6 +57,12 @@ struct Train: ParsableCommand {
         }
     }
 
+    /// Up to 16 distances spread over the valid range, both ends included.
+    static func distances(in range: ClosedRange<Int>) -> [Int] {
+        let n = min(16, range.count)
+        return Array(Set((0..<n).map { range.lowerBound + $0 * (range.count - 1) / max(n - 1, 1) })).sorted()
+    }
+
     func run() throws {
         if let threads {
             guard threads >= 1 else { throw ValidationError("--threads \(threads) is invalid: use at least 1") }
@@ -88,5 +94,15 @@ struct Train: ParsableCommand {
                      result.steps, result.stopReason.rawValue))
         print(String(format: "time %.1f s, %.0f training tokens/s", result.seconds, result.tokensPerSecond))
         print("parameters \(trainer.model.parameterCount); KV cache \(trainer.model.kvBytesPerToken) bytes per token (Float32, all layers)")
+        if let passkey = t as? PasskeyTask, distance == nil {
+            // Accuracy against distance on held-out examples (their own stream), so a
+            // window shorter than the distance shows.
+            print("passkey accuracy by distance (256 held-out examples each):")
+            var rng = Xoshiro256StarStar(seed: seed ^ 0x6469_7374_616E_6365)  // "distance"
+            for d in Self.distances(in: passkey.validDistances) {
+                let batch = try passkey.batch(size: 256, distance: d, rng: &rng)
+                print(String(format: "  distance %4d  accuracy %.3f", d, trainer.evaluate(on: batch).accuracy))
+            }
+        }
     }
 }
