@@ -19,36 +19,45 @@ extension Tensor {
             maskRows = mask.shape[0]
         }
         let out = Tensor.uninitialized(shape)
+        let maskData = mask?.data ?? []
         out.data.withUnsafeMutableBufferPointer { po in
             data.withUnsafeBufferPointer { px in
-                let pm = mask?.data
-                for r in 0..<rows {
-                    let x = px.baseAddress! + r * n, y = po.baseAddress! + r * n
-                    let mOff = maskRows > 0 ? (r % maskRows) * n : 0
-                    var rowMax = -Float.infinity
-                    for j in 0..<n {
-                        let v = x[j] + (pm?[mOff + j] ?? 0)
-                        y[j] = v
-                        rowMax = Swift.max(rowMax, v)
+                maskData.withUnsafeBufferPointer { pm in
+                    for r in 0..<rows {
+                        let x = px.baseAddress! + r * n, y = po.baseAddress! + r * n
+                        var rowMax = -Float.infinity
+                        if maskRows > 0 {
+                            let m = pm.baseAddress! + (r % maskRows) * n
+                            for j in 0..<n { let v = x[j] + m[j]; y[j] = v; rowMax = Swift.max(rowMax, v) }
+                        } else {
+                            for j in 0..<n { y[j] = x[j]; rowMax = Swift.max(rowMax, x[j]) }
+                        }
+                        if rowMax == -.infinity {
+                            for j in 0..<n { y[j] = 0 }
+                            continue
+                        }
+                        var total: Float = 0
+                        for j in 0..<n { let e = Foundation.exp(y[j] - rowMax); y[j] = e; total += e }
+                        let inv = 1 / total
+                        for j in 0..<n { y[j] *= inv }
                     }
-                    if rowMax == -.infinity {
-                        for j in 0..<n { y[j] = 0 }
-                        continue
-                    }
-                    var total: Float = 0
-                    for j in 0..<n { let e = Foundation.exp(y[j] - rowMax); y[j] = e; total += e }
-                    let inv = 1 / total
-                    for j in 0..<n { y[j] *= inv }
                 }
             }
         }
         Autograd.record(out, op: "softmax", inputs: [self]) { [self, unowned out] g in
             // Forward: y = softmax(x). Adjoint: dx_j = y_j · (g_j − Σ_k g_k y_k).
             var gx = [Float](repeating: 0, count: self.count)
-            for r in 0..<rows {
-                var dot: Float = 0
-                for j in 0..<n { dot += g[r * n + j] * out.data[r * n + j] }
-                for j in 0..<n { gx[r * n + j] = out.data[r * n + j] * (g[r * n + j] - dot) }
+            out.data.withUnsafeBufferPointer { y in
+                g.withUnsafeBufferPointer { pg in
+                    gx.withUnsafeMutableBufferPointer { px in
+                        for r in 0..<rows {
+                            let base = r * n
+                            var dot: Float = 0
+                            for j in 0..<n { dot += pg[base + j] * y[base + j] }
+                            for j in 0..<n { px[base + j] = y[base + j] * (pg[base + j] - dot) }
+                        }
+                    }
+                }
             }
             self.accumulateGrad(gx)
         }

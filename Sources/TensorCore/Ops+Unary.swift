@@ -14,7 +14,8 @@ extension Tensor {
         }
         Autograd.record(out, op: op, inputs: [self]) { [self, unowned out] g in
             var gx = [Float](repeating: 0, count: g.count)
-            for i in 0..<g.count { gx[i] = g[i] * derivative(self.data[i], out.data[i]) }
+            let x = self.data, y = out.data
+            for i in 0..<g.count { gx[i] = g[i] * derivative(x[i], y[i]) }
             self.accumulateGrad(gx)
         }
         return out
