@@ -38,7 +38,13 @@ sed -i 's/    case .mha, .gqa, .mqa, .swa:$/    case .mha, .gqa, .mqa, .swa, .sw
 sed -i 's/        case .swa:$/        case .swa, .swamqa:/; s/        case .linear, .swa: #expect(d1 == d2)/        case .linear, .swa, .swamqa: #expect(d1 == d2)/' Tests/AttentionTests/ConformanceTests.swift
 git diff --no-index --stat "$ROOT/Sources/Attention/Variant.swift" Sources/Attention/Variant.swift || true
 
-swift build --build-tests 2>&1 | grep -E "error|warning:" && { echo "check-adding-a-variant: build failed" >&2; exit 1; } || true
+if ! swift build --build-tests > build.log 2>&1; then
+  grep -E "error" build.log | head -20
+  echo "check-adding-a-variant: build failed" >&2; exit 1
+fi
+if grep -q "SlidingWindowMQA.swift.*warning:" build.log; then
+  echo "check-adding-a-variant: the new file compiles with warnings" >&2; exit 1
+fi
 .build/debug/attnlab variants | grep -q '^swamqa ' || { echo "check-adding-a-variant: attnlab variants does not list swamqa" >&2; exit 1; }
 swift test --verbose --filter 'Conformance|ReferenceAgreement' > test.log 2>&1 || { tail -30 test.log; echo "check-adding-a-variant: suite failed" >&2; exit 1; }
 tail -1 test.log

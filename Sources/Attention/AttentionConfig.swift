@@ -112,6 +112,8 @@ extension AttentionConfig {
     func validateCommon() throws {
         if hiddenSize < 1 { throw fail("hidden_size", hiddenSize, "must be at least 1") }
         if numHeads < 1 { throw fail("num_attention_heads", numHeads, "must be at least 1") }
+        if !(ropeTheta > 0) || !ropeTheta.isFinite { throw fail("rope_theta", ropeTheta, "must be a positive number") }
+        if !(rmsNormEps >= 0) || !rmsNormEps.isFinite { throw fail("rms_norm_eps", rmsNormEps, "must be a finite number ≥ 0") }
     }
 
     /// The softmax family: G divides H, D even (RoPE pairs), window ≥ 1.

@@ -16,6 +16,11 @@ public protocol AttentionCache: AnyObject {
     /// contents, without computing them (a decode step's cost does not depend on the
     /// values). Replaces anything cached before.
     func synthesize(tokens n: Int, rng: inout Xoshiro256StarStar)
+
+    /// For benchmarks: forget the tokens after the first n (n ≤ length), so that a timed
+    /// decode step can be repeated at the same context. A ring buffer's overwritten
+    /// entries and a recurrent state's updates are not undone: only sizes are restored.
+    func rewind(to n: Int)
 }
 
 public protocol AttentionMechanism: Module {
@@ -26,7 +31,8 @@ public protocol AttentionMechanism: Module {
     /// Causal, differentiable attention for training. x: [B, T, C] → [B, T, C].
     func forward(_ x: Tensor) -> Tensor
 
-    /// A cache for `batch` sequences of up to `capacity` tokens.
+    /// A cache for `batch` sequences, with room reserved for `capacity` tokens (it grows
+    /// beyond that if needed; a sliding window never holds more than w).
     func makeCache(batch: Int, capacity: Int) -> AttentionCache
 
     /// Runs the tokens x: [B, T, C] at positions cache.length ..< cache.length + T,
@@ -42,10 +48,13 @@ public protocol AttentionMechanism: Module {
     /// object must hold (bounded for a window, constant for a recurrent state).
     func cacheElements(context n: Int) -> Int
 
-    /// Analytic FLOPs (2 per multiply-add) of a prefill of n tokens, per sequence.
+    /// Analytic FLOPs of a prefill of n tokens, per sequence: the matrix products
+    /// (2 FLOPs per multiply-add), counting only the (query, key) pairs the mask lets
+    /// through ("causal FLOPs"); softmax, norms, RoPE and other elementwise work excluded.
     func prefillFLOPs(tokens n: Int) -> Double
 
-    /// Analytic FLOPs of one decode step at context n (n tokens already cached).
+    /// Analytic FLOPs of one decode step at context n (n tokens already cached): the
+    /// matrix products, exactly those the implementation issues (tested).
     func decodeFLOPs(context n: Int) -> Double
 }
 

@@ -115,16 +115,30 @@ public final class LinearAttention: AttentionMechanism {
         config.numHeads * (config.linearFeatureDim * config.headDim + config.linearFeatureDim)
     }
 
-    /// Projections 2·C·(2·H·d_k + H·d_v) + 2·H·d_v·C per token, plus per head and token the
-    /// recurrence: state update 2·d_k·d_v + 2·d_k (S, z) and readout 2·d_k·d_v + 2·d_k.
-    public func prefillFLOPs(tokens n: Int) -> Double { Double(n) * decodeFLOPs(context: 0) }
+    /// The matrix products of the chunked algorithm `step` runs (chunks of c = 64 tokens):
+    /// per token the projections 2·C·(2·H·d_k + H·d_v) + 2·H·d_v·C, and per head and chunk
+    /// of m tokens 2·m²·(d_k + d_v) (intra-chunk scores and values) + 4·m·d_k·d_v
+    /// (readout of the state, and its update).
+    public func prefillFLOPs(tokens n: Int) -> Double {
+        let c = LinearAttention.chunk
+        let chunks = (0..<((n + c - 1) / c)).map { min(c, n - $0 * c) }
+        return Double(n) * projectionFLOPsPerToken + chunks.reduce(0) { $0 + chunkFLOPs(tokens: $1) }
+    }
 
-    /// Independent of the context: the point of a fixed-size state.
-    public func decodeFLOPs(context n: Int) -> Double {
+    /// Independent of the context, the point of a fixed-size state: a chunk of one token.
+    public func decodeFLOPs(context n: Int) -> Double { projectionFLOPsPerToken + chunkFLOPs(tokens: 1) }
+
+    var projectionFLOPsPerToken: Double {
         let c = Double(config.hiddenSize), h = Double(config.numHeads)
         let dk = Double(config.linearFeatureDim), dv = Double(config.headDim)
-        let projections = 2 * c * (2 * h * dk + h * dv) + 2 * h * dv * c
-        return projections + h * (4 * dk * dv + 4 * dk)
+        return 2 * c * (2 * h * dk + h * dv) + 2 * h * dv * c
+    }
+
+    /// All heads, one chunk of m tokens.
+    func chunkFLOPs(tokens m: Int) -> Double {
+        let h = Double(config.numHeads), dk = Double(config.linearFeatureDim), dv = Double(config.headDim)
+        let mm = Double(m)
+        return h * (2 * mm * mm * (dk + dv) + 4 * mm * dk * dv)
     }
 }
 
@@ -144,6 +158,11 @@ final class LinearAttentionState: AttentionCache {
     }
 
     var bytes: Int { (s.count + z.count) * MemoryLayout<Float>.size }
+
+    func rewind(to n: Int) {
+        precondition(n >= 0 && n <= length, "rewind to \(n) outside 0...\(length)")
+        length = n
+    }
 
     func synthesize(tokens n: Int, rng: inout Xoshiro256StarStar) {
         // Sums of n positive features: positive and growing with n, like the real state.

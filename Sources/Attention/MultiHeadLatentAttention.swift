@@ -311,6 +311,12 @@ final class MLACache: AttentionCache {
 
     func append(sequence bi: Int, rows new: ArraySlice<Float>) { rows[bi].append(contentsOf: new) }
 
+    func rewind(to n: Int) {
+        precondition(n >= 0 && n <= length, "rewind to \(n) outside 0...\(length)")
+        for b in 0..<batch { rows[b].removeLast(rows[b].count - n * rowWidth) }
+        length = n
+    }
+
     func synthesize(tokens n: Int, rng: inout Xoshiro256StarStar) {
         for b in 0..<batch { rows[b] = (0..<(n * rowWidth)).map { _ in rng.nextNormal() } }
         length = n

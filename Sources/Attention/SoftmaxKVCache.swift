@@ -38,6 +38,16 @@ final class SoftmaxKVCache: AttentionCache {
 
     func advance(by t: Int) { length += t }
 
+    func rewind(to n: Int) {
+        precondition(n >= 0 && n <= length, "rewind to \(n) outside 0...\(length)")
+        let entries = min(n, window ?? n) * rowWidth
+        for b in 0..<batch {
+            keys[b].removeLast(keys[b].count - entries)
+            values[b].removeLast(values[b].count - entries)
+        }
+        length = n
+    }
+
     func synthesize(tokens n: Int, rng: inout Xoshiro256StarStar) {
         let entries = min(n, window ?? n) * rowWidth
         for b in 0..<batch {

@@ -22,9 +22,12 @@ enum SoftmaxKernel {
         window: Int?, scale: Float, scratch: inout [Float]
     ) {
         let r = heads / kvHeads
+        // A window narrower than the block would leave most of each block's keys masked:
+        // blocks of at most w rows keep the masked work below the visible work.
+        let rowsPerBlock = min(queryBlock, window ?? queryBlock)
         let lastKey = firstKeyPosition + keyCount - 1
         precondition(lastKey == p0 + t - 1, "keys end at position \(lastKey) but queries at \(p0 + t - 1)")
-        let needed = (t == 1 ? r : min(queryBlock, t)) * keyCount
+        let needed = (t == 1 ? r : min(rowsPerBlock, t)) * keyCount
         if scratch.count < needed { scratch = [Float](repeating: 0, count: needed) }
         scratch.withUnsafeMutableBufferPointer { s in
             let scores = s.baseAddress!
@@ -40,7 +43,7 @@ enum SoftmaxKernel {
                 for h in (g * r)..<((g + 1) * r) {
                     var i0 = 0
                     while i0 < t {
-                        let nq = min(queryBlock, t - i0)
+                        let nq = min(rowsPerBlock, t - i0)
                         block(q: q + i0 * ldq + h * dk, ldq: ldq, rows: nq, firstRowPosition: p0 + i0, rowsShareOnePosition: false,
                               k: kG, ldk: ldk, v: vG, ldv: ldv, firstKeyPosition: firstKeyPosition, lastKey: p0 + i0 + nq - 1,
                               window: window, dk: dk, dv: dv, scale: scale, scores: scores,

@@ -23,7 +23,7 @@ public struct ModelConfig: Codable, Sendable, Equatable {
 
     public init(vocabSize: Int, layers: Int, attention: AttentionConfig, variant: Variant,
                 mlpHidden: Int = 0, tiedEmbeddings: Bool = false, embeddingStd: Float = 0.02, normEps: Float = 1e-6) {
-        self.init(vocabSize: vocabSize, attention: attention, layerVariants: Array(repeating: variant, count: layers),
+        self.init(vocabSize: vocabSize, attention: attention, layerVariants: Array(repeating: variant, count: max(layers, 0)),
                   mlpHidden: mlpHidden, tiedEmbeddings: tiedEmbeddings, embeddingStd: embeddingStd, normEps: normEps)
     }
 

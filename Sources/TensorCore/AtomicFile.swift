@@ -48,6 +48,9 @@ public enum AtomicFile {
             guard rename(temp, path) == 0 else {
                 throw AtomicFileError(path: path, message: posixMessage("cannot rename \(temp) over it"))
             }
+            // And the directory entry, so that the new name itself survives a crash.
+            let directory = open(url.deletingLastPathComponent().path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+            if directory >= 0 { _ = fsync(directory); close(directory) }
         } catch {
             if !closed { close(fd) }
             unlink(temp)

@@ -5,6 +5,16 @@
 import CBLAS
 
 public enum BLAS {
+    /// Counts the FLOPs (2 per multiply-add) of every product issued through `gemm` and
+    /// `gemv` inside `BLAS.$flopCounter.withValue(counter) { ... }`: how the analytic
+    /// FLOP formulas of the mechanisms are checked against what the code really does.
+    public final class FLOPCounter: @unchecked Sendable {
+        public var flops: Double = 0
+        public init() {}
+    }
+
+    @TaskLocal public static var flopCounter: FLOPCounter?
+
     /// Sets the number of OpenBLAS threads (like OPENBLAS_NUM_THREADS, but at run time).
     public static func setThreads(_ n: Int) {
         precondition(n >= 1, "OpenBLAS thread count \(n) must be at least 1")
@@ -32,6 +42,7 @@ public enum BLAS {
         beta: Float = 0, c: UnsafeMutablePointer<Float>, ldc: Int
     ) {
         if m == 0 || n == 0 { return }
+        flopCounter?.flops += 2 * Double(m) * Double(n) * Double(k)
         if k == 0 {
             // Empty inner dimension: the product is zero; only the beta term remains.
             for i in 0..<m { for j in 0..<n { c[i * ldc + j] = beta == 0 ? 0 : beta * c[i * ldc + j] } }
@@ -62,6 +73,7 @@ public enum BLAS {
         a: UnsafePointer<Float>, lda: Int, x: UnsafePointer<Float>,
         beta: Float = 0, y: UnsafeMutablePointer<Float>
     ) {
+        flopCounter?.flops += 2 * Double(rows) * Double(cols)
         cblas_sgemv(CblasRowMajor, trans ? CblasTrans : CblasNoTrans, Int32(rows), Int32(cols),
                     alpha, a, Int32(lda), x, 1, beta, y, 1)
     }

@@ -5,6 +5,12 @@
 struct BroadcastPlan {
     let outShape: [Int]
     let sameShape: Bool
+    /// a has the output's shape and b repeats along the leading axes (b's shape is a
+    /// suffix of it, e.g. a bias [C] or a mask [T, T]): b's offset is i mod b.count.
+    let bIsTrailing: Bool
+    /// a has the output's shape and b is a with its last axis cut to 1 (a per-row
+    /// divisor [..., 1]): b's offset is i / (last extent).
+    let bIsPerRow: Bool
     /// Element offsets into a and b for every output element (only for the general case).
     let offsetsA: [Int]
     let offsetsB: [Int]
@@ -21,7 +27,9 @@ struct BroadcastPlan {
         }
         outShape = out
         sameShape = a == b
-        if sameShape { offsetsA = []; offsetsB = []; return }
+        bIsTrailing = !sameShape && a == out && b.count <= a.count && Array(a.suffix(b.count)) == b
+        bIsPerRow = !sameShape && !bIsTrailing && a == out && !a.isEmpty && b == Array(a.dropLast()) + [1]
+        if sameShape || bIsTrailing || bIsPerRow { offsetsA = []; offsetsB = []; return }
         // Strides of each operand in the output's index space, 0 where it is stretched.
         let sa = zip(contiguousStrides(pa), pa).map { $1 == 1 ? 0 : $0 }
         let sb = zip(contiguousStrides(pb), pb).map { $1 == 1 ? 0 : $0 }
@@ -69,6 +77,12 @@ extension Tensor {
                 b.data.withUnsafeBufferPointer { pb in
                     if plan.sameShape {
                         for i in 0..<n { po[i] = op.apply(pa[i], pb[i]) }
+                    } else if plan.bIsTrailing {
+                        let m = b.count
+                        for i in 0..<n { po[i] = op.apply(pa[i], pb[i % m]) }
+                    } else if plan.bIsPerRow {
+                        let last = a.shape.last!
+                        for i in 0..<n { po[i] = op.apply(pa[i], pb[i / last]) }
                     } else {
                         for i in 0..<n { po[i] = op.apply(pa[plan.offsetsA[i]], pb[plan.offsetsB[i]]) }
                     }
@@ -78,11 +92,15 @@ extension Tensor {
         Autograd.record(out, op: op.rawValue, inputs: [a, b]) { g in
             // Forward: out[i] = a[ia(i)] ∘ b[ib(i)].
             // Adjoint: a.grad[ia(i)] += g[i] · ∂∘/∂a, b.grad[ib(i)] += g[i] · ∂∘/∂b.
-            let sameA = plan.sameShape, sameB = plan.sameShape
+            let sameA = plan.sameShape || plan.bIsTrailing || plan.bIsPerRow
+            let bCount = b.count, last = a.shape.last ?? 1
+            func offsetB(_ i: Int) -> Int {
+                plan.sameShape ? i : plan.bIsTrailing ? i % bCount : plan.bIsPerRow ? i / last : plan.offsetsB[i]
+            }
             if a.requiresGrad {
                 var ga = [Float](repeating: 0, count: a.count)
                 for i in 0..<n {
-                    let ia = sameA ? i : plan.offsetsA[i], ib = sameB ? i : plan.offsetsB[i]
+                    let ia = sameA ? i : plan.offsetsA[i], ib = offsetB(i)
                     switch op {
                     case .add, .sub: ga[ia] += g[i]
                     case .mul: ga[ia] += g[i] * b.data[ib]
@@ -94,7 +112,7 @@ extension Tensor {
             if b.requiresGrad {
                 var gb = [Float](repeating: 0, count: b.count)
                 for i in 0..<n {
-                    let ia = sameA ? i : plan.offsetsA[i], ib = sameB ? i : plan.offsetsB[i]
+                    let ia = sameA ? i : plan.offsetsA[i], ib = offsetB(i)
                     switch op {
                     case .add: gb[ib] += g[i]
                     case .sub: gb[ib] -= g[i]

@@ -1,5 +1,5 @@
-// Causal cumulative sum along an axis: out[t] = Σ_{s ≤ t} x[s]
-// (the prefix sums of causal linear attention's state).
+// Causal cumulative sum along an axis: out[t] = Σ_{s ≤ t} x[s] (prefix sums along the
+// sequence, as recurrent and linear-attention formulations need).
 
 extension Tensor {
     public func cumsum(axis: Int) -> Tensor {

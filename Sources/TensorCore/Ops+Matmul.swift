@@ -56,6 +56,13 @@ extension Tensor {
                         if a.requiresGrad {
                             var ga = [Float](repeating: 0, count: a.count)
                             ga.withUnsafeMutableBufferPointer { pga in
+                                if sharedB && !transposeA {
+                                    // As in the forward: all (batch·M) rows in one GEMM. dA = dC · op(B)ᵀ
+                                    BLAS.gemm(transA: false, transB: !transposeB, m: batch * m, n: k, k: n,
+                                              a: pg.baseAddress!, lda: n, b: pb.baseAddress!, ldb: bCols,
+                                              c: pga.baseAddress!, ldc: aCols)
+                                    return
+                                }
                                 for i in 0..<batch {
                                     let gC = pg.baseAddress! + i * cStride
                                     let bI = pb.baseAddress! + i * bStride
@@ -76,6 +83,21 @@ extension Tensor {
                         if b.requiresGrad {
                             var gb = [Float](repeating: 0, count: b.count)
                             gb.withUnsafeMutableBufferPointer { pgb in
+                                if sharedB && !transposeA {
+                                    // One GEMM summing over all (batch·M) rows.
+                                    if !transposeB {
+                                        // dB[K,N] = Aᵀ · dC
+                                        BLAS.gemm(transA: true, transB: false, m: k, n: n, k: batch * m,
+                                                  a: pa.baseAddress!, lda: aCols, b: pg.baseAddress!, ldb: n,
+                                                  c: pgb.baseAddress!, ldc: bCols)
+                                    } else {
+                                        // dB[N,K] = dCᵀ · A
+                                        BLAS.gemm(transA: true, transB: false, m: n, n: k, k: batch * m,
+                                                  a: pg.baseAddress!, lda: n, b: pa.baseAddress!, ldb: aCols,
+                                                  c: pgb.baseAddress!, ldc: bCols)
+                                    }
+                                    return
+                                }
                                 for i in 0..<batch {
                                     let gC = pg.baseAddress! + i * cStride
                                     let aI = pa.baseAddress! + i * aStride

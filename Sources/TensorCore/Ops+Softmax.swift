@@ -1,5 +1,5 @@
 // Softmax and log-softmax over the last axis, numerically stable (the row maximum is
-// subtracted before exponentiating), and cross-entropy on top of log-softmax.
+// subtracted before exponentiating), and a fused cross-entropy (log-sum-exp per row).
 
 import Foundation
 

@@ -34,7 +34,21 @@ extension Trainer {
             "model_config": String(decoding: try encoder.encode(model.config), as: UTF8.self),
             "task": "\(task.id.rawValue) \(task.configDescription)",
         ]
-        try SafeTensorsFile(tensors: tensors, metadata: metadata).write(to: path)
+        try AtomicFile.write(SafeTensorsFile(tensors: tensors, metadata: metadata).encode(), to: path)
+    }
+
+    /// The first top-level JSON field whose value differs, as "field: saved X, now Y"
+    /// (the whole strings when they are not JSON objects).
+    static func firstDifference(_ saved: String, _ current: String) -> String {
+        guard let a = try? JSONSerialization.jsonObject(with: Data(saved.utf8)) as? [String: Any],
+              let b = try? JSONSerialization.jsonObject(with: Data(current.utf8)) as? [String: Any] else {
+            return "saved '\(saved)', now '\(current)'"
+        }
+        for key in Set(a.keys).union(b.keys).sorted() {
+            let x = a[key].map { "\($0)" } ?? "absent", y = b[key].map { "\($0)" } ?? "absent"
+            if x != y { return "\(key): saved \(x), now \(y)" }
+        }
+        return "saved '\(saved)', now '\(current)'"
     }
 
     func resume(from path: String) throws {
@@ -55,9 +69,11 @@ extension Trainer {
         // The time budget may differ between sessions; everything else must match.
         var savedTrain = try JSONDecoder().decode(TrainConfig.self, from: Data(try field("train_config").utf8))
         savedTrain.maxSeconds = config.maxSeconds
-        guard String(decoding: try encoder.encode(savedTrain), as: UTF8.self) == expectTrain,
-              try field("model_config") == expectModel, try field("task") == expectTask else {
-            throw TrainingError.checkpointMismatch("'\(path)' was made by a run with a different model, task or training configuration")
+        let savedTrainJSON = String(decoding: try encoder.encode(savedTrain), as: UTF8.self)
+        for (what, saved, current) in [("training config", savedTrainJSON, expectTrain),
+                                       ("model config", try field("model_config"), expectModel),
+                                       ("task", try field("task"), expectTask)] where saved != current {
+            throw TrainingError.checkpointMismatch("'\(path)' was made with a different \(what): \(Self.firstDifference(saved, current))")
         }
         let named = model.namedParameters
         var loaded: [(Tensor, [Float], [Float], [Float])] = []

@@ -131,6 +131,8 @@ public final class Trainer {
         var stop: StopReason?
         if let last = lastAccuracy, let target = config.targetAccuracy, last >= target { stop = .targetAccuracy }
         if stop == nil && step >= config.maxSteps { stop = .maxSteps }
+        // The time budget counts every session of a run: a resumed run that has used it up stops.
+        if stop == nil, let limit = config.maxSeconds, elapsedBefore >= limit { stop = .maxTime }
         while stop == nil {
             let t0 = Date()
             let loss = try trainStep()

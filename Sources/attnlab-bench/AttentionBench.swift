@@ -36,12 +36,16 @@ enum AttentionBench {
     }
 
     /// Seconds of each of `samples` calls after one warm-up call, continuing until
-    /// `minSeconds` have been measured (at most `maxSamples`).
-    static func time(samples: Int, minSeconds: Double, maxSamples: Int = 200, _ body: () -> Void) -> [Double] {
+    /// `minSeconds` have been measured (at most `maxSamples`). `reset` runs before every
+    /// call, untimed. Long calls (whole prefills) are timed one per sample, so the
+    /// interleaved batches of `timeInterleaved` do not apply.
+    static func time(samples: Int, minSeconds: Double, maxSamples: Int = 200, reset: () -> Void = {}, _ body: () -> Void) -> [Double] {
+        reset()
         body()
         var times: [Double] = []
         var total = 0.0
         while times.count < samples || (total < minSeconds && times.count < maxSamples) {
+            reset()
             let t0 = monotonicNanoseconds()
             body()
             let s = Double(monotonicNanoseconds() - t0) * 1e-9
@@ -117,11 +121,13 @@ enum AttentionBench {
         for s in series {
             let m = try layer(s)
             for n in decodeContexts {
-                let cache = m.makeCache(batch: 1, capacity: n + 1000)
+                let cache = m.makeCache(batch: 1, capacity: n + 1)
                 cache.synthesize(tokens: n, rng: &rng)
                 let bytesRead = cache.bytes
                 let x = Tensor.randn([1, 1, config.hiddenSize], rng: &rng)
-                let times = time(samples: quick ? 5 : 20, minSeconds: quick ? 0.05 : 0.5, maxSamples: 900) { _ = m.decode(x, cache: cache) }
+                // Every timed step decodes at context n: the cache is rewound before each.
+                let times = time(samples: quick ? 5 : 20, minSeconds: quick ? 0.05 : 0.5, maxSamples: 900,
+                                 reset: { cache.rewind(to: n) }) { _ = m.decode(x, cache: cache) }
                 let med = median(times), flops = m.decodeFLOPs(context: n)
                 add("decode", s, m, n, "median_seconds", med, "s")
                 add("decode", s, m, n, "min_seconds", times.min()!, "s")

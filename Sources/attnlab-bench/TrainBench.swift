@@ -1,6 +1,6 @@
 // `attnlab-bench train`: training throughput of the reference tiny model with each
-// mechanism: MQAR (vocabulary 8192, T 256, 16 pairs), 2 layers, d_model 128, 2 heads,
-// batch 32, no MLP (zoology's MQAR shape). One step = forward, backward, clipping and
+// mechanism: MQAR (vocabulary 8192, T 256, 16 pairs), 2 layers, d_model 128, 4 heads
+// of 32 (2 kv heads for GQA and SWA, w 64), batch 32, no MLP (zoology's MQAR shape). One step = forward, backward, clipping and
 // the AdamW update; tokens/s = batch · T / median step time.
 
 import Attention
@@ -30,19 +30,23 @@ enum TrainBench {
         let variants = Variant.allCases.filter { wanted?.contains($0.rawValue) ?? true }
         let provenance = Provenance.current()
         let task = try MQARTask(vocabSize: 8192, sequenceLength: 256, kvPairs: 16)
-        let attention = AttentionConfig(hiddenSize: 128, numHeads: 2, numKVHeads: 1, headDim: 64, slidingWindow: 64)
+        let attention = AttentionConfig(hiddenSize: 128, numHeads: 4, numKVHeads: 2, headDim: 32, slidingWindow: 64)
         var train = TrainConfig()
         train.batchSize = 32
         train.evalExamples = 1
         print("attnlab-bench train (\(provenance.build) build), OpenBLAS \(provenance.machine.blasCore) × \(BLAS.threads) threads")
-        print("MQAR \(task.configDescription); d_model 128, 2 layers, 2 heads × 64, batch 32 (gqa: 1 kv head; swa: w 64)")
+        print("MQAR \(task.configDescription); d_model 128, 2 layers, 4 heads × 32, batch 32 (gqa, swa: 2 kv heads; swa: w 64)")
 
         let header = ["benchmark", "variant", "task", "seq_len", "d_model", "layers", "batch", "metric", "value", "unit"] + Provenance.header
         var rows: [[String]] = []
         for v in variants {
             let model = ModelConfig(vocabSize: 8192, layers: 2, attention: attention, variant: v)
             let trainer = try Trainer(modelConfig: model, task: task, config: train)
-            let times = AttentionBench.time(samples: quick ? 3 : 10, minSeconds: quick ? 0 : 3) { _ = try? trainer.trainStep() }
+            var failure: Error?
+            let times = AttentionBench.time(samples: quick ? 3 : 10, minSeconds: quick ? 0 : 3) {
+                do { try trainer.trainStep() } catch { failure = failure ?? error }
+            }
+            if let failure { throw BenchError.mismatch("train: \(v.rawValue): \(failure)") }
             let med = AttentionBench.median(times)
             let tokens = Double(train.batchSize * task.sequenceLength)
             func add(_ metric: String, _ value: Double, _ unit: String) {

@@ -70,6 +70,20 @@ struct Train: ParsableCommand {
         }
         let v = try Variant.parse(variant)
         guard heads >= 1, dModel >= 1 else { throw ValidationError("--heads \(heads) and --d-model \(dModel) must be at least 1") }
+        guard layers >= 1 else { throw ValidationError("--layers \(layers) is invalid: use at least 1") }
+        // A knob the chosen mechanism does not have is an error, not silently ignored,
+        // so a sweep cannot mislabel what it measured.
+        let knobs: [(String, Bool, Set<Variant>)] = [
+            ("--kv-heads", kvHeads != nil, [.gqa, .swa]), ("--window", window != nil, [.swa]),
+            ("--latent", latent != nil, [.mla]), ("--rope-dim", ropeDim != nil, [.mla]),
+            ("--feature-dim", featureDim != nil, [.linear]),
+        ]
+        for (flag, given, valid) in knobs where given && !valid.contains(v) {
+            throw ValidationError("\(flag) does not apply to \(v.rawValue); it applies to: \(valid.map(\.rawValue).sorted().joined(separator: ", "))")
+        }
+        if v == .gqa, kvHeads == nil || kvHeads == heads {
+            throw ValidationError("gqa needs --kv-heads G with G dividing --heads \(heads) and smaller than it (G = H is mha)")
+        }
         if headDim == nil && dModel % heads != 0 {
             throw ValidationError("--d-model \(dModel) is not divisible by --heads \(heads); give --head-dim")
         }

@@ -97,3 +97,25 @@ struct ReferenceAgreementTests {
         }
     }
 }
+
+@Suite("Long sequences: the tiled inference kernel across query blocks")
+struct LongSequenceTests {
+    /// T = 150 spans three 64-row query blocks; windows 20 and 100 put each block's first
+    /// visible key at a different place; prompts of 70 and 129 cross block boundaries.
+    @Test(arguments: [(Variant.swa, 20), (.swa, 100), (.gqa, 0), (.mha, 0), (.mqa, 0), (.mla, 0), (.linear, 0)], [70, 129])
+    func prefillAndDecodeMatchReference(_ variantAndWindow: (Variant, Int), prompt: Int) throws {
+        let (v, window) = variantAndWindow
+        var config = tiny
+        config.slidingWindow = window > 0 ? window : nil
+        var rng = Xoshiro256StarStar(seed: 40)
+        let m = try v.make(config: config, rng: &rng)
+        let b = 1, t = 150
+        let x = randomX(b, t, tiny.hiddenSize, seed: 41)
+        let expected = referenceForward(m, x: x.data.map(Double.init), batch: b, length: t, weights: referenceWeights(m)).map(Float.init)
+        let r1 = compareClose("\(v) w\(window) forward T150", expected, Autograd.inference { m.forward(x) }.data, atol: 1e-5, rtol: 1e-4)
+        #expect(r1.ok, "\(r1)")
+        let (stepped, _) = prefillThenDecode(m, x, prompt: prompt)
+        let r2 = compareClose("\(v) w\(window) prefill \(prompt) + decode", expected, stepped.data, atol: 1e-5, rtol: 1e-4)
+        #expect(r2.ok, "\(r2)")
+    }
+}

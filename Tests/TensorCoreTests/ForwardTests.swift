@@ -66,6 +66,12 @@ struct ForwardTests {
         #expect((a / col).data == [0.5, 1, 1.5, 1, 1.25, 1.5])
         #expect((col - bias).shape == [2, 3])
         #expect((col - bias).data == [-8, -18, -28, -6, -16, -26])
+        // The fast paths: b repeating along leading axes, and one value per row.
+        #expect((a - Tensor(shape: [1, 3], data: [1, 1, 1])).data == [0, 1, 2, 3, 4, 5])
+        #expect((a / Tensor(shape: [2, 1], data: [1, 2])).data == [1, 2, 3, 2, 2.5, 3])
+        let a3 = Tensor(shape: [2, 2, 2], data: [1, 2, 3, 4, 5, 6, 7, 8])
+        #expect((a3 * Tensor(shape: [2, 2], data: [1, 0, 0, 1])).data == [1, 0, 0, 4, 5, 0, 0, 8])
+        #expect((a3 / Tensor(shape: [2, 2, 1], data: [1, 2, 4, 8])).data == [1, 2, 1.5, 2, 1.25, 1.5, 0.875, 1])
     }
 
     @Test func reductionsAndShapes() {

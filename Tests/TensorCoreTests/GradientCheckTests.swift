@@ -55,7 +55,7 @@ struct GradientCheckTests {
         var rng = Xoshiro256StarStar(seed: 30 + UInt64(T))
         // Same shape, trailing-vector (bias), a middle singleton, and a scalar operand.
         let shapes: [([Int], [Int])] = [([2, T, 3], [2, T, 3]), ([2, T, 3], [3]), ([2, T, 3], [2, 1, 3]),
-                                        ([2, 1, 3], [1, T, 1]), ([2, T, 3], [])]
+                                        ([2, 1, 3], [1, T, 1]), ([2, T, 3], []), ([2, T, 3], [2, T, 1]), ([2, T, 3], [T, 3])]
         for (sa, sb) in shapes {
             let a = randomInput(sa, rng: &rng)
             let b = randomInput(sb, rng: &rng)
