@@ -35,6 +35,7 @@ release: deps
 test: deps
 	$(SWIFT) build --build-tests
 	$(SWIFT) test
+	scripts/cli-check.sh .build/debug/attnlab
 
 # Timed things use release builds. Benchmarks run one after another, never in
 # parallel with each other (.NOTPARALLEL below), so timings do not share the cores.

@@ -1,0 +1,66 @@
+#!/usr/bin/env bash
+# End-to-end checks of the attnlab command line (run by `make test` after the build):
+# user errors exit with status 2 and name the bad value and the valid ones; forward
+# round-trips safetensors; train runs, checkpoints and resumes.
+set -euo pipefail
+BIN="${1:-.build/debug/attnlab}"
+WORK="$(mktemp -d "${TMPDIR:-/tmp}/attnlab-cli.XXXXXX")"
+trap 'rm -rf "$WORK"' EXIT
+failures=0
+
+# expect_error "<substring of the message>" cmd args...: exit status 2, message on stderr.
+expect_error() {
+  local want="$1"; shift
+  local status=0
+  "$@" > "$WORK/out" 2> "$WORK/err" || status=$?
+  if [ "$status" -ne 2 ] || ! grep -qF -- "$want" "$WORK/err"; then
+    echo "FAIL: '$*' exited $status (want 2) with: $(cat "$WORK/err")"; failures=$((failures + 1))
+  fi
+}
+expect_ok() {
+  if ! "$@" > "$WORK/out" 2> "$WORK/err"; then
+    echo "FAIL: '$*' failed: $(cat "$WORK/err")"; failures=$((failures + 1))
+  fi
+}
+
+expect_ok "$BIN" --version
+expect_ok "$BIN" variants
+grep -q '^mla .*d_c + d_h^R' "$WORK/out" || { echo "FAIL: variants lacks mla's formula"; failures=$((failures + 1)); }
+
+echo '{"hidden_size": 16, "num_attention_heads": 4, "num_key_value_heads": 2}' > "$WORK/cfg.json"
+python3 - "$WORK/x.safetensors" <<'PY'
+import json, struct, sys
+vals = [((i * 7919) % 97) / 97.0 - 0.5 for i in range(2 * 5 * 16)]
+hdr = json.dumps({"x": {"dtype": "F32", "shape": [2, 5, 16], "data_offsets": [0, 4 * len(vals)]}}).encode()
+hdr += b" " * (-len(hdr) % 8)
+open(sys.argv[1], "wb").write(struct.pack("<Q", len(hdr)) + hdr + struct.pack("<%df" % len(vals), *vals))
+PY
+expect_ok "$BIN" forward --variant gqa --config "$WORK/cfg.json" --input "$WORK/x.safetensors" --output "$WORK/y.safetensors" --decode --save-weights "$WORK/w.safetensors"
+expect_ok "$BIN" forward --variant gqa --config "$WORK/cfg.json" --weights "$WORK/w.safetensors" --input "$WORK/x.safetensors" --output "$WORK/y2.safetensors" --decode
+cmp -s "$WORK/y.safetensors" "$WORK/y2.safetensors" || { echo "FAIL: forward with saved weights differs"; failures=$((failures + 1)); }
+
+expect_error "valid: mha, gqa, mqa, swa, linear, mla" "$BIN" forward --variant flash --config "$WORK/cfg.json" --input "$WORK/x.safetensors" --output "$WORK/z.safetensors"
+echo '{"hidden_size": 16, "num_attention_heads": 4, "num_key_value_heads": 3}' > "$WORK/bad.json"
+expect_error "num_key_value_heads = 3" "$BIN" forward --variant gqa --config "$WORK/bad.json" --input "$WORK/x.safetensors" --output "$WORK/z.safetensors"
+echo '{"hidden_size": 16' > "$WORK/broken.json"
+expect_error "not valid JSON" "$BIN" forward --variant gqa --config "$WORK/broken.json" --input "$WORK/x.safetensors" --output "$WORK/z.safetensors"
+expect_error "q_proj.weight' has shape [16, 16], expected [24, 16]" "$BIN" forward --variant mla --config "$WORK/cfg.json" --weights "$WORK/w.safetensors" --input "$WORK/x.safetensors" --output "$WORK/z.safetensors"
+[ ! -e "$WORK/z.safetensors" ] || { echo "FAIL: a failed forward left an output file"; failures=$((failures + 1)); }
+expect_error "valid: mqar, passkey, copying, selective-copying" "$BIN" train --variant mha --task recall
+expect_error "--window does not apply to mha" "$BIN" train --variant mha --window 8
+expect_error "gqa needs --kv-heads" "$BIN" train --variant gqa --heads 4
+expect_error "kv-pairs = 40" "$BIN" train --variant mha --seq-len 64 --kv-pairs 40
+expect_error "--layers 0" "$BIN" train --variant mha --layers 0
+expect_error "--threads 0" "$BIN" info --threads 0
+
+# A short run with a checkpoint, then the same command resumes and finds it finished.
+TRAIN=(train --variant mla --vocab 64 --seq-len 16 --kv-pairs 2 --d-model 16 --heads 2 --max-steps 6 --warmup 2
+       --eval-every 3 --eval-examples 16 --batch-size 4 --target-accuracy 1 --checkpoint "$WORK/ckpt/run.safetensors" --curve "$WORK/curve.csv")
+expect_ok "$BIN" "${TRAIN[@]}"
+grep -q '^accuracy .* after 6 steps' "$WORK/out" || { echo "FAIL: train output: $(cat "$WORK/out")"; failures=$((failures + 1)); }
+[ "$(head -1 "$WORK/curve.csv")" = "step,loss,eval_accuracy,elapsed_seconds" ] || { echo "FAIL: curve header"; failures=$((failures + 1)); }
+expect_ok "$BIN" "${TRAIN[@]}"
+grep -q 'resumed from' "$WORK/err" || { echo "FAIL: second run did not resume"; failures=$((failures + 1)); }
+
+if [ "$failures" -gt 0 ]; then echo "cli-check: $failures failure(s)"; exit 1; fi
+echo "cli-check: all command-line checks passed"
