@@ -37,8 +37,8 @@ test: deps
 	$(SWIFT) test
 	scripts/cli-check.sh .build/debug/attnlab
 
-# Timed things use release builds. Benchmarks run one after another, never in
-# parallel with each other (.NOTPARALLEL below), so timings do not share the cores.
+# Timed things use release builds. The benchmarks are lines of one recipe, so they run
+# one after another even under make -j; run them on an otherwise idle machine.
 bench: release
 	@mkdir -p $(BENCH_DIR)
 	$(RELEASE_BIN)/attnlab-bench matmul --out $(BENCH_DIR)/matmul.csv
@@ -48,7 +48,6 @@ bench: release
 clean:
 	rm -rf .build paper/generated
 
-.NOTPARALLEL: bench
 
 # Demonstrates docs/adding-a-variant.md in a scratch copy (a few minutes: a fresh build).
 check-extension: deps
