@@ -11,7 +11,7 @@ struct Variants: ParsableCommand {
     func run() throws {
         let ref = Variant.reference
         print("Cached elements per token per layer at the reference configuration: d_model \(ref.hiddenSize), "
-              + "n_h \(ref.numHeads), d_h \(ref.headDim), n_kv \(ref.numKVHeads) (gqa), w \(ref.slidingWindow ?? 0) (swa), "
+              + "n_h \(ref.numHeads), d_h \(ref.headDim), n_kv \(ref.numKVHeads) (gqa, swa), w \(ref.slidingWindow ?? 0) (swa), "
               + "d_c \(ref.kvLoraRank) and d_h^R \(ref.qkRopeHeadDim) (mla).\n")
         let rows = try Variant.allCases.map { v -> [String] in
             var rng = Xoshiro256StarStar(seed: 0)

@@ -85,7 +85,12 @@ struct TransformerLMTests {
         #expect(names.contains("model.layers.1.post_attention_layernorm.weight"))
         #expect(names.last == "model.norm.weight")  // tied: no lm_head
         #expect(try tinyModel([.gqa], tied: false).namedParameters.last?.name == "lm_head.weight")
-        #expect(m.parameterCount == m.parameters.reduce(0) { $0 + $1.count })
+        // Counted by hand (C 16, V 23, H 4, MLP 24, tied head):
+        let embedding = 23 * 16
+        let mlaLayer = 16 + 24 * 16 + 10 * 16 + 8 + 32 * 8 + 16 * 16   // norm, q_proj, kv_a, kv_a_norm, kv_b, o_proj
+        let swaLayer = 16 + 16 * 16 + 8 * 16 + 8 * 16 + 16 * 16        // norm, q, k, v (G 2 × D 4), o
+        let mlpBlock = 16 + 3 * 16 * 24                                // post-attention norm, gate/up/down
+        #expect(m.parameterCount == embedding + mlaLayer + swaLayer + 2 * mlpBlock + 16)  // + final norm
         // Per token: MLA's d_c + d_R = 10 elements plus the window layer's 2·G·D = 16.
         #expect(m.kvBytesPerToken == (10 + 2 * 2 * 4) * 4)
         let noMLP = try tinyModel([.gqa], mlp: 0)
