@@ -37,10 +37,12 @@ let package = Package(
         // Synthetic long-sequence tasks: MQAR, passkey, copying, selective copying.
         .target(name: "Tasks", dependencies: ["TensorCore"], exclude: ["README.md"]),
         .target(name: "Training", dependencies: ["Models", "Tasks", "NN", "TensorCore"], exclude: ["README.md"], swiftSettings: hotSettings),
+        // Experiment specs, runner, shards, merge, provenance, KV-cache calculator, report generator.
+        .target(name: "Harness", dependencies: ["TensorCore", "NN", "Attention", "Models", "Tasks", "Training"], exclude: ["README.md"], swiftSettings: hotSettings),
         .executableTarget(
             name: "attnlab",
             dependencies: [
-                "TensorCore", "NN", "Attention", "Models", "Tasks", "Training",
+                "TensorCore", "NN", "Attention", "Models", "Tasks", "Training", "Harness",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             exclude: ["README.md"]
@@ -53,6 +55,7 @@ let package = Package(
         .testTarget(name: "AttentionReferenceTests", dependencies: ["AttentionReference"]),
         .testTarget(name: "ModelsTests", dependencies: ["Models", "Attention", "NN", "TensorCore", "TestSupport"]),
         .testTarget(name: "TasksTests", dependencies: ["Tasks", "TensorCore"]),
+        .testTarget(name: "HarnessTests", dependencies: ["Harness", "Attention", "Models", "Tasks", "TensorCore"]),
         .testTarget(name: "TrainingTests", dependencies: ["Training", "Models", "Tasks", "Attention", "TensorCore"]),
     ],
     swiftLanguageModes: [.v5]

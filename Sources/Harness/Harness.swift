@@ -1,0 +1,1 @@
+// The Harness target: experiments, runs, shards and results (see README.md).
