@@ -8,7 +8,7 @@ struct AttnLab: ParsableCommand {
         commandName: "attnlab",
         abstract: "A reproducible harness that compares attention mechanisms on the CPU.",
         version: AttnLabVersion.string,
-        subcommands: [Info.self, Variants.self, Forward.self, Train.self]
+        subcommands: [Info.self, Variants.self, Forward.self, Train.self, List.self, Run.self, Merge.self]
     )
 
     /// Every failure a user can cause (bad option, unknown id, bad file) prints one
@@ -21,6 +21,8 @@ struct AttnLab: ParsableCommand {
             try command.run()
         } catch {
             if exitCode(for: error) == .success { exit(withError: error) }
+            // A run that failed (not the user's input) has already said why: exit 1.
+            if let code = error as? ExitCode { Foundation.exit(code.rawValue) }
             FileHandle.standardError.write(Data("\(fullMessage(for: error))\n".utf8))
             Foundation.exit(2)
         }

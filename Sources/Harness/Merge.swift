@@ -1,0 +1,49 @@
+// `attnlab merge`: every shard of a profile's runs → results/<experiment>.csv, sorted
+// deterministically (variant in registry order, then the parameters, seed, point and
+// metric, numbers compared as numbers). Refuses while runs are missing, so a merged
+// file is always a whole sweep; rewrites the file only when its content changes, so
+// make sees an unchanged CSV as up to date.
+
+import Attention
+import Foundation
+import TensorCore
+
+public enum Merger {
+    public struct Outcome: Sendable {
+        public var path: String
+        public var rows: Int
+        public var changed: Bool
+    }
+
+    public static func merge(_ spec: ExperimentSpec, profile: Profile, store: ShardStore) throws -> Outcome {
+        let runs = try spec.runs(profile: profile)
+        let missing = runs.filter { !store.isFinished($0, profile) }
+        if !missing.isEmpty {
+            let names = missing.prefix(3).map(\.key).joined(separator: ", ")
+            throw HarnessError.failed("\(spec.name) (\(profile.rawValue)): \(missing.count) of \(runs.count) runs have no shard yet (\(names)\(missing.count > 3 ? ", …" : "")); run `attnlab run \(spec.name) --profile \(profile.rawValue)` first")
+        }
+        var rows: [[String]] = []
+        for run in runs { rows += try store.read(run, profile, spec: spec) }
+        let header = ShardStore.header(spec)
+        rows.sort { compare($0, $1, header: header) }
+        let text = CSVTable.render(header: header, rows: rows)
+        let path = "\(store.results)/\(spec.name).csv"
+        let old = try? String(contentsOfFile: path, encoding: .utf8)
+        if old != text { try AtomicFile.write(text, to: path) }
+        return Outcome(path: path, rows: rows.count, changed: old != text)
+    }
+
+    /// Sort order of merged rows: everything before the measured value, variant first by registry order.
+    static func compare(_ a: [String], _ b: [String], header: [String]) -> Bool {
+        let variantIndex = header.firstIndex(of: "variant")!
+        let order = Dictionary(uniqueKeysWithValues: Variant.allCases.enumerated().map { ($1.rawValue, $0) })
+        let ra = order[a[variantIndex]] ?? Int.max, rb = order[b[variantIndex]] ?? Int.max
+        if ra != rb { return ra < rb }
+        let valueIndex = header.firstIndex(of: "value")!
+        for i in 0..<valueIndex where a[i] != b[i] {
+            if let x = Double(a[i]), let y = Double(b[i]) { return x < y }
+            return a[i] < b[i]
+        }
+        return false
+    }
+}

@@ -1,0 +1,100 @@
+// Runs an experiment's shards: expands the profile, keeps this shard's share of the
+// runs (round-robin, so every slice mixes cheap and costly runs), skips runs whose shard
+// exists, and writes each finished run's shard atomically. A killed sweep therefore
+// loses only the run it was in, and rerunning it completes the rest.
+
+import Foundation
+import TensorCore
+import Training
+
+/// `--shard i/n`: the i-th of n slices, 0 ≤ i < n (Slurm: --array=0-(n-1)).
+public struct ShardSlice: Sendable, Equatable {
+    public var index: Int
+    public var count: Int
+
+    public static let all = ShardSlice(index: 0, count: 1)
+
+    public static func parse(_ text: String) throws -> ShardSlice {
+        let parts = text.split(separator: "/", omittingEmptySubsequences: false)
+        guard parts.count == 2, let i = Int(parts[0]), let n = Int(parts[1]) else {
+            throw HarnessError.badInput("--shard '\(text)' is not of the form i/n (e.g. 0/4)")
+        }
+        guard n >= 1 else { throw HarnessError.badInput("--shard \(text): the number of slices n = \(n) must be at least 1") }
+        guard (0..<n).contains(i) else {
+            throw HarnessError.badInput("--shard \(text): the slice index must be in 0...\(n - 1) (slices are numbered from 0)")
+        }
+        return ShardSlice(index: i, count: n)
+    }
+
+    public func contains(_ position: Int) -> Bool { position % count == index }
+}
+
+public struct RunSummary: Sendable {
+    public var ran = 0
+    public var skipped = 0
+    public var failed: [(key: String, error: String)] = []
+}
+
+/// Writes lines to stderr (progress) and stdout (results), terminal or log alike.
+public protocol RunLog {
+    func line(_ text: String)
+}
+
+public struct StandardErrorLog: RunLog {
+    public init() {}
+    public func line(_ text: String) { FileHandle.standardError.write(Data((text + "\n").utf8)) }
+}
+
+public struct Runner {
+    public var store: ShardStore
+    /// Directory the specs' relative paths are resolved against.
+    public var root: String
+    public var log: RunLog
+
+    public init(store: ShardStore, root: String = ".", log: RunLog = StandardErrorLog()) {
+        self.store = store; self.root = root; self.log = log
+    }
+
+    /// Runs the missing shards of `spec`'s profile that belong to `slice`.
+    /// A run that fails (e.g. a non-finite loss) writes nothing; the others go on.
+    @discardableResult
+    public func run(_ spec: ExperimentSpec, profile: Profile, slice: ShardSlice = .all, variants: [String]? = nil) throws -> RunSummary {
+        let runs = try spec.runs(profile: profile, variants: variants)
+        let mine = runs.enumerated().filter { slice.contains($0.offset) }.map(\.element)
+        let todo = mine.filter { !store.isFinished($0, profile) }
+        var summary = RunSummary()
+        summary.skipped = mine.count - todo.count
+        log.line("\(spec.name) (\(profile.rawValue)\(slice.count > 1 ? ", shard \(slice.index)/\(slice.count)" : "")): \(mine.count) runs, \(summary.skipped) already done, \(todo.count) to run")
+        guard !todo.isEmpty else { return summary }
+        let lock = try RunLock(directory: "\(store.results)/shards")
+        let provenance = Provenance.current()
+        if spec.timed && provenance.build != "release" { log.line("warning: \(spec.name) is timed but this is a debug build; its timings mean nothing") }
+        let started = Stopwatch.now()
+        for (i, run) in todo.enumerated() {
+            let label = "[\(i + 1)/\(todo.count)] \(spec.name) \(run.key)"
+            let t0 = Stopwatch.now()
+            do {
+                let measurements = try lock.withLock(exclusive: spec.timed, waiting: {
+                    log.line("\(label): waiting for \(spec.timed ? "the other runs" : "a timed run") to finish (machine lock)")
+                }) {
+                    try spec.kind.execute(run, context: RunContext(root: root, progress: ConsoleProgress(prefix: "\(label): ")))
+                }
+                // Written only now, whole: a killed run leaves no shard and reruns.
+                try store.write(measurements, of: run, spec: spec, profile: profile, provenance: provenance, blasThreads: BLAS.threads)
+                summary.ran += 1
+                let elapsed = Stopwatch.now() - started
+                let eta = elapsed / Double(i + 1) * Double(todo.count - i - 1)
+                log.line(String(format: "%@: done in %.1f s (%d values); elapsed %.0f s, ETA %.0f s", label, Stopwatch.now() - t0,
+                                measurements.count, elapsed, eta))
+            } catch let error as HarnessError {
+                if case .badInput = error { throw error }
+                summary.failed.append((run.key, error.description))
+                log.line("\(label): FAILED: \(error.description)")
+            } catch {
+                summary.failed.append((run.key, "\(error)"))
+                log.line("\(label): FAILED: \(error)")
+            }
+        }
+        return summary
+    }
+}

@@ -1,0 +1,72 @@
+// Shards: one CSV per run under <results>/shards/<experiment>/<profile>/<key>.csv,
+// written atomically (AtomicFile), so a file that exists is a finished run. Tidy long
+// format, one row per measured value; the columns are the same for every run of an
+// experiment, so merging is concatenation and a sort.
+
+import Foundation
+import TensorCore
+
+public struct ShardStore: Sendable {
+    /// The results directory (results/ by default).
+    public var results: String
+
+    public init(results: String) { self.results = results }
+
+    public func directory(_ experiment: String, _ profile: Profile) -> String {
+        "\(results)/shards/\(experiment)/\(profile.rawValue)"
+    }
+
+    public func path(_ run: RunSpec, _ profile: Profile) -> String {
+        "\(directory(run.experiment, profile))/\(run.key).csv"
+    }
+
+    public func isFinished(_ run: RunSpec, _ profile: Profile) -> Bool {
+        FileManager.default.fileExists(atPath: path(run, profile))
+    }
+
+    /// Whether any shard of the profile exists (used by `--profile auto`).
+    public func hasShards(_ experiment: String, _ profile: Profile) -> Bool {
+        let files = (try? FileManager.default.contentsOfDirectory(atPath: directory(experiment, profile))) ?? []
+        return files.contains { $0.hasSuffix(".csv") && !$0.hasPrefix(".") }
+    }
+
+    /// The profile a plain `make all` uses: paper where its shards exist (committed), quick otherwise.
+    public func automaticProfile(_ experiment: String) -> Profile {
+        hasShards(experiment, .paper) ? .paper : .quick
+    }
+
+    /// The CSV header of an experiment's shards and merged file.
+    public static func header(_ spec: ExperimentSpec) -> [String] {
+        ["experiment", "spec_version", "profile", "variant"] + spec.kind.parameterNames + ["seed"]
+            + spec.kind.pointColumns + ["metric", "value", "unit"] + Provenance.header
+    }
+
+    /// A value as CSV text: integers without a fraction, others in Swift's shortest round-trip form.
+    public static func format(_ value: Double) -> String {
+        if value.isFinite, value == value.rounded(), abs(value) < 1e15 { return String(Int64(value)) }
+        return "\(value)"
+    }
+
+    public func write(_ measurements: [Measurement], of run: RunSpec, spec: ExperimentSpec, profile: Profile,
+                      provenance: Provenance, blasThreads: Int) throws {
+        let kind = spec.kind
+        let rows = measurements.map { m -> [String] in
+            [spec.name, String(spec.version), profile.rawValue, run.variant]
+                + kind.parameterNames.map { run.parameters[$0] ?? "" } + [String(run.seed)]
+                + kind.pointColumns.map { m.point[$0] ?? "" }
+                + [m.metric, Self.format(m.value), m.unit] + provenance.columns(blasThreads: blasThreads)
+        }
+        try AtomicFile.write(CSVTable.render(header: Self.header(spec), rows: rows), to: path(run, profile))
+    }
+
+    public func read(_ run: RunSpec, _ profile: Profile, spec: ExperimentSpec) throws -> [[String]] {
+        let p = path(run, profile)
+        guard let text = try? String(contentsOfFile: p, encoding: .utf8) else { throw HarnessError.failed("cannot read shard \(p)") }
+        let table: (header: [String], rows: [[String]])
+        do { table = try CSVTable.parse(text) } catch { throw HarnessError.failed("shard \(p): \(error)") }
+        guard table.header == Self.header(spec) else {
+            throw HarnessError.failed("shard \(p) has columns \(table.header.joined(separator: ",")); expected \(Self.header(spec).joined(separator: ",")). Delete it to rerun that run.")
+        }
+        return table.rows
+    }
+}

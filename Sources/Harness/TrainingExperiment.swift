@@ -1,0 +1,103 @@
+// Kind `train`: trains one tiny model with one mechanism on one synthetic task and
+// records its held-out accuracy, its cost and its KV cache per token (the x axis of
+// recall-versus-cache). Passkey runs also record accuracy at each distance, and every
+// run its training curve (metric eval_accuracy / train_loss against step).
+
+import Attention
+import Foundation
+import Models
+import Tasks
+import TensorCore
+import Training
+
+enum TrainingExperiment {
+    static let parameterNames = [
+        "task", "seq_len", "kv_pairs", "vocab", "alpha", "distance", "data_tokens",
+        "d_model", "layers", "heads", "kv_heads", "head_dim", "window", "latent", "rope_dim", "feature_dim", "mlp", "tied",
+        "batch", "lr", "warmup", "weight_decay", "steps", "max_minutes", "eval_every", "eval_examples", "target_accuracy",
+        "distance_examples", "threads",
+    ]
+
+    static func recipe(_ run: RunSpec) throws -> TrainingRecipe {
+        var r = TrainingRecipe(variant: try Variant.parse(run.variant))
+        let p = run.parameters
+        if let t = p["task"] { r.task = try TaskKind.parse(t) }
+        if p["seq_len"] != nil { r.seqLen = try run.int("seq_len") }
+        if p["kv_pairs"] != nil { r.kvPairs = try run.int("kv_pairs") }
+        if p["vocab"] != nil { r.vocab = try run.int("vocab") }
+        if p["alpha"] != nil { r.alpha = try run.double("alpha") }
+        r.distance = try run.optionalInt("distance")
+        if p["data_tokens"] != nil { r.dataTokens = try run.int("data_tokens") }
+        if p["d_model"] != nil { r.dModel = try run.int("d_model") }
+        if p["layers"] != nil { r.layers = try run.int("layers") }
+        if p["heads"] != nil { r.heads = try run.int("heads") }
+        r.kvHeads = try run.optionalInt("kv_heads")
+        r.headDim = try run.optionalInt("head_dim")
+        r.window = try run.optionalInt("window")
+        r.latent = try run.optionalInt("latent")
+        r.ropeDim = try run.optionalInt("rope_dim")
+        r.featureDim = try run.optionalInt("feature_dim")
+        if p["mlp"] != nil { r.mlp = try run.int("mlp") }
+        if let tied = p["tied"] {
+            guard tied == "true" || tied == "false" else { throw HarnessError.badInput("tied = '\(tied)'; valid: true, false") }
+            r.tied = tied == "true"
+        }
+        var c = TrainConfig()
+        if p["batch"] != nil { c.batchSize = try run.int("batch") }
+        if p["lr"] != nil { c.learningRate = Float(try run.double("lr")) }
+        if p["warmup"] != nil { c.warmupSteps = try run.int("warmup") }
+        if p["weight_decay"] != nil { c.weightDecay = Float(try run.double("weight_decay")) }
+        if p["steps"] != nil { c.maxSteps = try run.int("steps") }
+        if p["max_minutes"] != nil { c.maxSeconds = try run.double("max_minutes") * 60 }
+        if p["eval_every"] != nil { c.evalEvery = try run.int("eval_every") }
+        if p["eval_examples"] != nil { c.evalExamples = try run.int("eval_examples") }
+        if p["target_accuracy"] != nil {
+            let t = try run.double("target_accuracy")
+            guard (0...1).contains(t) else { throw HarnessError.badInput("target_accuracy = \(t): must be in 0...1") }
+            c.targetAccuracy = t >= 1 ? nil : t
+        }
+        c.seed = UInt64(run.seed)
+        r.train = c
+        if p["distance_examples"] != nil { _ = try require(run, "distance_examples", atLeast: 1) }
+        if p["threads"] != nil { _ = try require(run, "threads", atLeast: 1) }
+        try r.validate()
+        return r
+    }
+
+    static func execute(_ run: RunSpec, context: RunContext) throws -> [Measurement] {
+        let recipe = try recipe(run)
+        BLAS.setThreads(try run.optionalInt("threads") ?? 1)
+        let trainer = try recipe.makeTrainer()
+        // A checkpoint next to the shard would let a killed long run resume; runs here
+        // last minutes, so a killed run restarts (its shard is simply not written yet).
+        let result = try trainer.run(progress: context.progress)
+        let model = trainer.model
+        var out: [Measurement] = [
+            Measurement("accuracy", result.finalAccuracy, "fraction"),
+            Measurement("best_accuracy", result.bestAccuracy, "fraction"),
+            Measurement("steps", Double(result.steps), "steps"),
+            Measurement("train_seconds", result.seconds, "s"),
+            Measurement("train_tokens_per_second", result.tokensPerSecond, "tokens/s"),
+            Measurement("parameters", Double(model.parameterCount), "parameters"),
+            Measurement("kv_elements_per_token", Double(model.blocks.reduce(0) { $0 + $1.attention.kvElementsPerToken }), "elements"),
+            Measurement("kv_bytes_per_token", Double(model.kvBytesPerToken), "bytes"),
+        ]
+        // Recurrent state (linear attention) is not per token: record it at the run's length too.
+        let T = recipe.seqLen
+        out.append(Measurement("kv_elements_at_seq_len", Double(model.blocks.reduce(0) { $0 + $1.attention.cacheElements(context: T) }), "elements"))
+        for point in result.curve {
+            out.append(Measurement("eval_accuracy", point.evalAccuracy, "fraction", at: ["step": String(point.step)]))
+            out.append(Measurement("train_loss", point.loss, "nats", at: ["step": String(point.step)]))
+        }
+        if let passkey = try recipe.makeTask() as? PasskeyTask, recipe.distance == nil {
+            // Accuracy against distance on held-out examples from their own stream.
+            let examples = try run.optionalInt("distance_examples") ?? 256
+            var rng = Xoshiro256StarStar(seed: UInt64(run.seed) ^ 0x6469_7374_616E_6365)  // "distance"
+            for d in TrainingRecipe.evaluationDistances(in: passkey.validDistances) {
+                let batch = try passkey.batch(size: examples, distance: d, rng: &rng)
+                out.append(Measurement("accuracy_at_distance", trainer.evaluate(on: batch).accuracy, "fraction", at: ["distance": String(d)]))
+            }
+        }
+        return out
+    }
+}

@@ -1,0 +1,103 @@
+// One training run fully described: the task, the model around one mechanism, and the
+// optimiser settings. `attnlab train` builds it from flags and the training experiments
+// from spec parameters, so both validate the same way.
+
+import Attention
+import Foundation
+import Models
+import Tasks
+import Training
+
+public struct TrainingRecipe: Sendable, Equatable {
+    public var variant: Variant
+    public var task: TaskKind = .mqar
+    public var seqLen = 64
+    public var kvPairs = 4
+    public var vocab = 8192
+    public var alpha = 0.01
+    /// Passkey: one fixed distance, or nil to draw distances from 1…T−2.
+    public var distance: Int?
+    public var dataTokens = 16
+    public var dModel = 64
+    public var layers = 2
+    public var heads = 1
+    public var kvHeads: Int?
+    public var headDim: Int?
+    public var window: Int?
+    public var latent: Int?
+    public var ropeDim: Int?
+    public var featureDim: Int?
+    public var mlp = 0
+    public var tied = false
+    public var train = TrainConfig()
+
+    public init(variant: Variant) { self.variant = variant }
+
+    /// The knobs each mechanism has; a knob given to another mechanism is an error, not
+    /// silently ignored, so a sweep cannot mislabel what it measured.
+    public static let knobOwners: [(name: String, owners: Set<Variant>)] = [
+        ("kv-heads", [.gqa, .swa]), ("window", [.swa]), ("latent", [.mla]), ("rope-dim", [.mla]), ("feature-dim", [.linear]),
+    ]
+
+    func givenKnobs() -> [String] {
+        var given: [String] = []
+        if kvHeads != nil { given.append("kv-heads") }
+        if window != nil { given.append("window") }
+        if latent != nil { given.append("latent") }
+        if ropeDim != nil { given.append("rope-dim") }
+        if featureDim != nil { given.append("feature-dim") }
+        return given
+    }
+
+    public func validate() throws {
+        func bad(_ m: String) -> HarnessError { .badInput(m) }
+        guard heads >= 1, dModel >= 1 else { throw bad("heads \(heads) and d-model \(dModel) must be at least 1") }
+        guard layers >= 1 else { throw bad("layers \(layers) is invalid: use at least 1") }
+        for knob in givenKnobs() {
+            let owners = Self.knobOwners.first { $0.name == knob }!.owners
+            if !owners.contains(variant) {
+                throw bad("\(knob) does not apply to \(variant.rawValue); it applies to: \(owners.map(\.rawValue).sorted().joined(separator: ", "))")
+            }
+        }
+        if variant == .gqa, kvHeads == nil || kvHeads == heads {
+            throw bad("gqa needs kv-heads G with G dividing heads \(heads) and smaller than it (G = H is mha)")
+        }
+        if headDim == nil && dModel % heads != 0 {
+            throw bad("d-model \(dModel) is not divisible by heads \(heads); give head-dim")
+        }
+        try train.validate()
+        _ = try makeTask()
+        try modelConfig().validate()
+    }
+
+    public func makeTask() throws -> any SyntheticTask {
+        switch task {
+        case .mqar: return try MQARTask(vocabSize: vocab, sequenceLength: seqLen, kvPairs: kvPairs, alpha: alpha)
+        case .passkey:
+            if let distance { return try PasskeyTask(vocabSize: vocab, sequenceLength: seqLen, distance: distance) }
+            return try PasskeyTask(vocabSize: vocab, sequenceLength: seqLen, distances: 1...max(1, seqLen - 2))
+        case .copying: return try CopyingTask(vocabSize: vocab, sequenceLength: seqLen)
+        case .selectiveCopying: return try SelectiveCopyingTask(vocabSize: vocab, sequenceLength: seqLen, dataTokens: dataTokens)
+        }
+    }
+
+    public func modelConfig() -> ModelConfig {
+        let d = headDim ?? dModel / heads
+        let attention = AttentionConfig(hiddenSize: dModel, numHeads: heads, numKVHeads: kvHeads, headDim: d,
+                                        slidingWindow: window, linearFeatureDim: featureDim, kvLoraRank: latent,
+                                        qkRopeHeadDim: ropeDim)
+        return ModelConfig(vocabSize: vocab, layers: layers, attention: attention, variant: variant,
+                           mlpHidden: mlp, tiedEmbeddings: tied)
+    }
+
+    public func makeTrainer() throws -> Trainer {
+        try validate()
+        return try Trainer(modelConfig: modelConfig(), task: makeTask(), config: train)
+    }
+
+    /// Up to 16 distances spread over the valid passkey range, both ends included.
+    public static func evaluationDistances(in range: ClosedRange<Int>, count: Int = 16) -> [Int] {
+        let n = min(count, range.count)
+        return Array(Set((0..<n).map { range.lowerBound + $0 * (range.count - 1) / max(n - 1, 1) })).sorted()
+    }
+}
