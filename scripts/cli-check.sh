@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # End-to-end checks of the attnlab command line (run by `make test` after the build):
 # user errors exit with status 2 and name the bad value and the valid ones; forward
-# round-trips safetensors; train runs, checkpoints and resumes.
+# round-trips safetensors; train runs, checkpoints and resumes; kv-cache reads published configs.
 set -euo pipefail
 BIN="${1:-.build/debug/attnlab}"
 WORK="$(mktemp -d "${TMPDIR:-/tmp}/attnlab-cli.XXXXXX")"
@@ -52,6 +52,17 @@ expect_error "gqa needs --kv-heads" "$BIN" train --variant gqa --heads 4
 expect_error "kv-pairs = 40" "$BIN" train --variant mha --seq-len 64 --kv-pairs 40
 expect_error "--layers 0" "$BIN" train --variant mha --layers 0
 expect_error "--threads 0" "$BIN" info --threads 0
+
+# kv-cache: a published config works and says what it used; malformed configs name the field.
+expect_ok "$BIN" kv-cache --config configs/models/deepseek-v3.json --context 32768
+grep -q '56.9× less' "$WORK/out" || { echo "FAIL: kv-cache lacks the MLA ratio: $(cat "$WORK/out")"; failures=$((failures + 1)); }
+grep -q '^  kv_lora_rank = 512$' "$WORK/out" || { echo "FAIL: kv-cache does not list the fields it used"; failures=$((failures + 1)); }
+echo '{"num_hidden_layers": 32, "num_attention_heads": 32, "num_key_value_heads": 3, "hidden_size": 4096}' > "$WORK/kv-bad.json"
+expect_error "num_key_value_heads = 3" "$BIN" kv-cache --config "$WORK/kv-bad.json"
+echo '{"num_hidden_layers": 4, "num_attention_heads": 8, "hidden_size": 64, "sliding_window": 0}' > "$WORK/kv-window.json"
+expect_error "sliding_window = 0" "$BIN" kv-cache --config "$WORK/kv-window.json"
+expect_error "not valid JSON" "$BIN" kv-cache --config "$WORK/broken.json"
+expect_error "--context '0'" "$BIN" kv-cache --config configs/models/llama-2-7b.json --context 4096,0
 
 # A short run with a checkpoint, then the same command resumes and finds it finished.
 TRAIN=(train --variant mla --vocab 64 --seq-len 16 --kv-pairs 2 --d-model 16 --heads 2 --max-steps 6 --warmup 2
