@@ -47,7 +47,7 @@ public enum ExperimentKind: String, CaseIterable, Sendable {
     /// Every parameter a spec may set, in CSV column order.
     public var parameterNames: [String] {
         switch self {
-        case .kvCacheModels: return ["models_dir", "bytes_per_element"]
+        case .kvCacheModels: return ["models_dir", "bytes_per_element", "contexts"]
         case .kvCacheScaling: return ["context", "layers", "max_measured_bytes"]
         case .prefill: return ["tokens", "mla_path", "repeats", "threads"]
         case .decode: return ["context", "mla_path", "samples", "threads"]
