@@ -74,11 +74,13 @@ public struct Runner {
             let label = "[\(i + 1)/\(todo.count)] \(spec.name) \(run.key)"
             let t0 = Stopwatch.now()
             do {
-                let measurements = try lock.withLock(exclusive: spec.timed, waiting: {
+                var measurements = try lock.withLock(exclusive: spec.timed, waiting: {
                     log.line("\(label): waiting for \(spec.timed ? "the other runs" : "a timed run") to finish (machine lock)")
                 }) {
                     try spec.kind.execute(run, context: RunContext(root: root, progress: ConsoleProgress(prefix: "\(label): ")))
                 }
+                // The run's own wall time, so a profile's total cost can be read off its results.
+                measurements.append(Measurement("run_seconds", Stopwatch.now() - t0, "s"))
                 // Written only now, whole: a killed run leaves no shard and reruns.
                 try store.write(measurements, of: run, spec: spec, profile: profile, provenance: provenance, blasThreads: BLAS.threads)
                 summary.ran += 1
