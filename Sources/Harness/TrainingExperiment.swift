@@ -12,7 +12,7 @@ import Training
 
 enum TrainingExperiment {
     static let parameterNames = [
-        "task", "seq_len", "kv_pairs", "vocab", "alpha", "distance", "data_tokens",
+        "task", "seq_len", "kv_pairs", "vocab", "alpha", "fixed_distance", "data_tokens",
         "d_model", "layers", "heads", "kv_heads", "head_dim", "window", "latent", "rope_dim", "feature_dim", "mlp", "tied",
         "batch", "lr", "warmup", "weight_decay", "steps", "max_minutes", "eval_every", "eval_examples", "target_accuracy",
         "distance_examples", "threads",
@@ -26,7 +26,7 @@ enum TrainingExperiment {
         if p["kv_pairs"] != nil { r.kvPairs = try run.int("kv_pairs") }
         if p["vocab"] != nil { r.vocab = try run.int("vocab") }
         if p["alpha"] != nil { r.alpha = try run.double("alpha") }
-        r.distance = try run.optionalInt("distance")
+        r.distance = try run.optionalInt("fixed_distance")
         if p["data_tokens"] != nil { r.dataTokens = try run.int("data_tokens") }
         if p["d_model"] != nil { r.dModel = try run.int("d_model") }
         if p["layers"] != nil { r.layers = try run.int("layers") }
