@@ -32,6 +32,9 @@ public struct ResultsFile: Sendable {
         }
         let table: (header: [String], rows: [[String]])
         do { table = try CSVTable.parse(text) } catch { throw HarnessError.failed("report: \(path): \(error)") }
+        if let dup = Dictionary(grouping: table.header, by: { $0 }).first(where: { $0.value.count > 1 })?.key {
+            throw HarnessError.failed("report: \(path) has the column '\(dup)' twice")
+        }
         let index = Dictionary(uniqueKeysWithValues: table.header.enumerated().map { ($1, $0) })
         for needed in ["variant", "metric", "value", "profile", "seed"] where index[needed] == nil {
             throw HarnessError.failed("report: \(path) has no column '\(needed)'")
