@@ -1,24 +1,66 @@
 # AttnLab — the two commands a newcomer needs:
-#   make test   build and run the whole test suite (what CI runs)
-#   make all    release build and everything the paper needs (grows with later issues)
-# Also: make bench (timings → results/bench/*.csv, release build), make clean.
+#   make test   build and run the whole test suite (what CI runs), including an
+#               end-to-end check of the pipeline on the smoke profile
+#   make all    install what is missing, build, run the missing experiment shards,
+#               then figures, tables, numbers and paper/report.pdf
+# Also: make experiments | report | figures | bench | bench-peers | check-extension | clean.
 #
 # Missing system packages are installed by scripts/install-deps.sh (apt-get, as root).
+#
+# How timed work is serialised: every `attnlab run` holds results/shards/.machine.lock
+# while a run executes, exclusively for the timed experiments (prefill, decode,
+# throughput) and shared for untimed ones, so `make -j2 experiments` trains two models
+# side by side but never times anything while another run is going. `make bench` runs its
+# benchmarks as lines of one recipe, one after another.
 
 SWIFT        ?= swift
-RELEASE_BIN  := .build/release
+BIN          := .build/release/attnlab
+BENCH_BIN    := .build/release/attnlab-bench
+RESULTS      ?= results
+GEN          ?= paper/generated
+FIGDIR       := $(GEN)/figures
+README_FIGS  := docs/figures
 BENCH_DIR    := results/bench
+# auto: the paper profile where its shards exist (they are committed), quick otherwise.
+PROFILE      ?= auto
+# Set to --no-claims only for smoke data (the pipeline check): claims are otherwise enforced.
+CLAIMS       ?=
 
-.PHONY: all test build release bench deps deps-all clean help check-extension
+EXPERIMENTS  := kv-cache-models kv-cache-scaling prefill-scaling decode-scaling mqar-recall \
+                recall-vs-cache passkey-distance copying selective-copying throughput
+CSVS         := $(addprefix $(RESULTS)/,$(addsuffix .csv,$(EXPERIMENTS)))
 
+# Figures and the data each reads (one gnuplot script per figure in paper/figures/).
+FIGURES      := kv-models kv-scaling prefill decode roofline mqar recall-vs-cache passkey curves copying throughput
+DATA_kv-models       := $(RESULTS)/kv-cache-models.csv
+DATA_kv-scaling      := $(RESULTS)/kv-cache-scaling.csv
+DATA_prefill         := $(RESULTS)/prefill-scaling.csv $(GEN)/prefill-slopes.csv
+DATA_decode          := $(RESULTS)/decode-scaling.csv
+DATA_roofline        := $(RESULTS)/decode-scaling.csv $(GEN)/decode-roofline.csv $(wildcard $(BENCH_DIR)/machine.csv)
+DATA_mqar            := $(RESULTS)/mqar-recall.csv
+DATA_recall-vs-cache := $(GEN)/recall-vs-cache-points.csv
+DATA_passkey         := $(RESULTS)/passkey-distance.csv
+DATA_curves          := $(RESULTS)/mqar-recall.csv
+DATA_copying         := $(RESULTS)/copying.csv $(RESULTS)/selective-copying.csv
+DATA_throughput      := $(RESULTS)/throughput.csv
+# The headline figures shown in README.md (PNG, committed).
+README_FIGURES := kv-models decode mqar recall-vs-cache passkey
+
+GENERATED    := numbers.tex kv-models.tex table1.tex summary.tex mqar.tex copying.tex selective-copying.tex runtime.tex \
+                summary.md kv-models.md prefill-slopes.csv decode-roofline.csv recall-vs-cache-points.csv
+
+.PHONY: all test build release experiments report figures readme bench bench-peers deps deps-all clean help \
+        check-extension check-pipeline check-clusters $(addprefix run-,$(EXPERIMENTS))
+
+# Phases run in order (each a fresh make, so it sees what the previous phase wrote).
 all: deps-all release
-	$(RELEASE_BIN)/attnlab --help
-	$(RELEASE_BIN)/attnlab info
+	$(MAKE) experiments
+	$(MAKE) report
 
 help:
-	@sed -n '2,6p' Makefile
+	@sed -n '2,8p' Makefile
 
-# Only what compiling and testing needs (OpenBLAS); fast when already installed.
+# Only what compiling needs (OpenBLAS); fast when already installed.
 deps:
 	@scripts/install-deps.sh build
 
@@ -32,23 +74,70 @@ build: deps
 release: deps
 	$(SWIFT) build -c release
 
-test: deps
+test: deps-all
 	$(SWIFT) build --build-tests
 	$(SWIFT) test
 	scripts/cli-check.sh .build/debug/attnlab
+	scripts/check-pipeline.sh .build/debug/attnlab
 
-# Timed things use release builds. The benchmarks are lines of one recipe, so they run
-# one after another even under make -j; run them on an otherwise idle machine.
-bench: release
-	@mkdir -p $(BENCH_DIR)
-	$(RELEASE_BIN)/attnlab-bench matmul --out $(BENCH_DIR)/matmul.csv
-	$(RELEASE_BIN)/attnlab-bench attention --out $(BENCH_DIR)/attention.csv
-	$(RELEASE_BIN)/attnlab-bench train --out $(BENCH_DIR)/train.csv
+# --- experiments: missing shards only, then merge (an unchanged CSV keeps its timestamp) ---
+experiments: $(addprefix run-,$(EXPERIMENTS))
 
-clean:
-	rm -rf .build paper/generated
+$(addprefix run-,$(EXPERIMENTS)): run-%: release
+	$(BIN) run $* --profile $(PROFILE) --results $(RESULTS) --merge
 
+# --- report: numbers, tables and figure data, then figures, then the PDF ---
+report: paper/report.pdf readme
+
+# The generator rewrites only the files whose content changes, so their dependents
+# rebuild only when the numbers do; the stamp records that it ran.
+$(GEN)/.stamp: $(CSVS) $(BIN)
+	@mkdir -p $(GEN)
+	$(BIN) report --results $(RESULTS) --out $(GEN) $(CLAIMS)
+	@touch $@
+
+$(addprefix $(GEN)/,$(GENERATED)): $(GEN)/.stamp ;
+
+define figure_rules
+$(FIGDIR)/$(1).pdf: paper/figures/$(1).gp paper/figures/style.gp $(DATA_$(1))
+	@mkdir -p $(FIGDIR)
+	gnuplot -e "results='$(RESULTS)'; generated='$(GEN)'; bench='$(BENCH_DIR)'; out='$(FIGDIR)/$(1)'; fmt='pdf'" paper/figures/$(1).gp
+$(FIGDIR)/$(1).png: paper/figures/$(1).gp paper/figures/style.gp $(DATA_$(1))
+	@mkdir -p $(FIGDIR)
+	gnuplot -e "results='$(RESULTS)'; generated='$(GEN)'; bench='$(BENCH_DIR)'; out='$(FIGDIR)/$(1)'; fmt='png'" paper/figures/$(1).gp
+endef
+$(foreach f,$(FIGURES),$(eval $(call figure_rules,$(f))))
+
+figures: $(foreach f,$(FIGURES),$(FIGDIR)/$(f).pdf $(FIGDIR)/$(f).png)
+
+paper/report.pdf: paper/report.tex $(foreach f,$(FIGURES),$(FIGDIR)/$(f).pdf) $(addprefix $(GEN)/,$(GENERATED))
+	cd paper && latexmk -pdf -interaction=nonstopmode -halt-on-error -output-directory=build report.tex >build.log 2>&1 \
+	  || { tail -40 build.log; exit 1; }
+	cp paper/build/report.pdf $@
+
+# README: the headline figures as PNG and the summary tables between markers.
+readme: $(foreach f,$(README_FIGURES),$(README_FIGS)/$(f).png) README.md
+$(README_FIGS)/%.png: $(FIGDIR)/%.png
+	@mkdir -p $(README_FIGS)
+	cp $< $@
+README.md: $(GEN)/summary.md $(GEN)/kv-models.md
+	scripts/update-readme.sh $(GEN)
+
+# --- checks ---
+# The whole pipeline (smoke profile) in a temporary directory, ending in a PDF.
+check-pipeline: build
+	scripts/check-pipeline.sh .build/debug/attnlab
 
 # Demonstrates docs/adding-a-variant.md in a scratch copy (a few minutes: a fresh build).
 check-extension: deps
 	scripts/check-adding-a-variant.sh
+
+# --- benchmarks (release build, serialised: lines of one recipe) ---
+bench: release
+	@mkdir -p $(BENCH_DIR)
+	$(BENCH_BIN) matmul --out $(BENCH_DIR)/matmul.csv
+	$(BENCH_BIN) attention --out $(BENCH_DIR)/attention.csv
+	$(BENCH_BIN) train --out $(BENCH_DIR)/train.csv
+
+clean:
+	rm -rf .build paper/generated paper/build paper/build.log

@@ -8,7 +8,7 @@ set -euo pipefail
 
 BUILD_PKGS=(libopenblas-dev pkg-config)
 PLOT_PKGS=(gnuplot-nox libgnuplot-iostream-dev)
-REPORT_PKGS=(texlive-latex-base texlive-latex-recommended latexmk lmodern)
+REPORT_PKGS=(texlive-latex-base texlive-latex-recommended latexmk lmodern poppler-utils)
 
 case "${1:-all}" in
   build) WANT=("${BUILD_PKGS[@]}") ;;

@@ -131,10 +131,13 @@ public struct ReportGenerator {
         let gib = 1024.0 * 1024 * 1024
         for m in models {
             let perLayer = f.rows("elements_per_token_per_layer", ["variant": m])
-            let kinds = perLayer.map { r -> String in
+            // "gqa" or, with sliding-window layers, "gqa, local w 4096".
+            let base = Array(Set(perLayer.map { String($0["layer_kind"].split(separator: "-").first ?? "") })).sorted()
+            let windows = Array(Set(perLayer.compactMap { r -> String? in
                 let k = r["layer_kind"]
-                return k.replacingOccurrences(of: "-sliding-", with: " w ")
-            }
+                return k.contains("-sliding-") ? String(k.split(separator: "-").last!) : nil
+            })).sorted()
+            let kinds = [base.map { $0.uppercased() }.joined(separator: "/") + (windows.isEmpty ? "" : ", local w " + windows.joined(separator: "/"))]
             let perLayerText = Array(Set(perLayer.map { formatNumber($0.value, decimals: 0) })).sorted().joined(separator: "/")
             let layers = try f.value("layers", ["variant": m]), sliding = try f.value("sliding_layers", ["variant": m])
             let layerText = sliding > 0 ? "\(formatNumber(layers, decimals: 0)) (\(formatNumber(sliding, decimals: 0)) local)" : formatNumber(layers, decimals: 0)
@@ -157,6 +160,37 @@ public struct ReportGenerator {
         numbers.add("DSVThreeMHAElements", mhaEq, decimals: 0, "MHA-equivalent elements per token per layer")
         numbers.add("DSVThreeReduction", reduction, decimals: 1, "MLA reduction against MHA")
         numbers.add("DSVThreeKiBPerToken", try f.value("bytes_per_token", v3) / 1024, decimals: 1, "DeepSeek-V3 KiB per token, bf16")
+        // DeepSeek-V2 Table 1's formulas at DeepSeek-V2's sizes (GQA shown with 8 groups).
+        let v2 = ["variant": "deepseek-v2"]
+        let nh = Int(try f.value("attention_heads", v2)), dh = Int(try f.value("head_dim", v2)), l = Int(try f.value("layers", v2))
+        let dc = Int(try f.value("kv_lora_rank", v2)), dr = Int(try f.value("qk_rope_head_dim", v2))
+        let groups = 8
+        let mhaV2 = Double(DeepSeekV2Table1.mha(nHeads: nh, headDim: dh, layers: l))
+        var t1 = ReportTable(columns: [("mechanism", "l"), ("KV cache per token", "l"), ("DeepSeek-V2 sizes", "r"), ("vs MHA", "r")], rows: [])
+        let formulas: [(String, String, Double)] = [
+            ("MHA", "$2 n_h d_h l$", mhaV2),
+            ("GQA (\(groups) groups)", "$2 n_g d_h l$", Double(DeepSeekV2Table1.gqa(groups: groups, headDim: dh, layers: l))),
+            ("MQA", "$2 d_h l$", Double(DeepSeekV2Table1.mqa(headDim: dh, layers: l))),
+            ("MLA", "$(d_c + d_h^R)\\, l \\approx \\tfrac{9}{2} d_h l$", Double(DeepSeekV2Table1.mla(latentDim: dc, ropeDim: dr, layers: l))),
+        ]
+        for (name, formula, value) in formulas {
+            t1.rows.append([name, formula, formatNumber(value, decimals: 0), formatNumber(mhaV2 / value, decimals: 1) + "×"])
+        }
+        files["table1.tex"] = t1.latex
+        numbers.add("TableOneGroups", Double(groups), decimals: 0, "GQA groups shown in Table 1")
+        numbers.add("MLAEquivGroups", DeepSeekV2Table1.mlaEquivalentGQAGroups, decimals: 2, "GQA groups with MLA's cache at d_c = 4 d_h")
+        numbers.add("BytesPerElement", f.rows("bytes_per_token").first?["bytes_per_element"] ?? "", "bytes per cached element")
+        let mistralWindow = f.rows("elements_per_token_per_layer", ["variant": "mistral-7b"]).first?["layer_kind"].split(separator: "-").last.map(String.init) ?? ""
+        numbers.add("MistralWindow", mistralWindow, "Mistral-7B sliding window")
+        numbers.add("DSVTwoHeads", Double(nh), decimals: 0, "DeepSeek-V2 heads")
+        numbers.add("DSVTwoHeadDim", Double(dh), decimals: 0, "DeepSeek-V2 head dim")
+        numbers.add("DSVTwoLayers", Double(l), decimals: 0, "DeepSeek-V2 layers")
+        numbers.add("DSVTwoLatent", Double(dc), decimals: 0, "DeepSeek-V2 d_c")
+        numbers.add("DSVTwoRope", Double(dr), decimals: 0, "DeepSeek-V2 d_h^R")
+        claim("dsv2-table1", "DeepSeek-V2's config has d_c = 4·d_h and d_h^R = d_h/2, so its MLA cache is 4.5·d_h·l, the same as GQA with 2.25 groups",
+              dc == 4 * dh && 2 * dr == dh && Double(DeepSeekV2Table1.mla(latentDim: dc, ropeDim: dr, layers: l)) == DeepSeekV2Table1.mlaPaperChoice(headDim: dh, layers: l),
+              "d_c \(dc), d_h^R \(dr), d_h \(dh)")
+
         claim("mla-57x", "MLA caches about 57 times less than MHA would for DeepSeek-V3/R1 (576 against 32768 elements per token per layer)",
               mla == 576 && mhaEq == 32768 && abs(reduction - 56.9) < 0.1, "MLA \(mla), MHA equivalent \(mhaEq), ratio \(reduction)")
 
@@ -206,7 +240,13 @@ public struct ReportGenerator {
         let mqa = try f.value("analytic_elements_per_token_per_layer", ["variant": "mqa", "context": String(maxContext)])
         numbers.add("RefMHAElements", mha, decimals: 0, "reference MHA elements per token per layer")
         numbers.add("RefMQAElements", mqa, decimals: 0, "reference MQA elements per token per layer")
-        numbers.add("RefHeads", Double(Variant.reference.numHeads), decimals: 0, "reference heads")
+        let ref = Variant.reference
+        numbers.add("RefHeads", Double(ref.numHeads), decimals: 0, "reference heads")
+        numbers.add("RefDModel", Double(ref.hiddenSize), decimals: 0, "reference d_model")
+        numbers.add("RefHeadDim", Double(ref.headDim), decimals: 0, "reference head dim")
+        numbers.add("RefKVHeads", Double(ref.numKVHeads), decimals: 0, "reference kv heads (gqa, swa)")
+        numbers.add("RefLatent", Double(ref.kvLoraRank), decimals: 0, "reference MLA d_c")
+        numbers.add("RefRope", Double(ref.qkRopeHeadDim), decimals: 0, "reference MLA d_h^R")
         claim("mqa-heads", "MQA caches H times less than MHA", mha / mqa == Double(Variant.reference.numHeads), "MHA \(mha), MQA \(mqa)")
     }
 
@@ -308,6 +348,11 @@ public struct ReportGenerator {
         files["mqar.md"] = table.markdown
         let seeds = f.distinct("seed", metric: "accuracy").count
         numbers.add("MQARSeeds", String(seeds), "seeds per MQAR cell")
+        if let r = f.rows("accuracy").first {
+            numbers.add("TrainLayers", r["layers"], "layers of the MQAR models")
+            numbers.add("TrainWidth", r["d_model"], "width of the MQAR models")
+            numbers.add("TrainHeads", r["heads"], "heads of the MQAR models")
+        }
         numbers.add("MQARHardLen", Double(hardest.0), decimals: 0, "hardest cell length")
         numbers.add("MQARHardPairs", Double(hardest.1), decimals: 0, "hardest cell pairs")
         numbers.add("MQARVocab", f.rows("accuracy").first?["vocab"] ?? "", "MQAR vocabulary")
@@ -440,7 +485,7 @@ public struct ReportGenerator {
         let reach = (Double(pk.rows("accuracy_at_distance", ["variant": "swa"]).first?["layers"] ?? "") ?? 0)
             * ((Double(pk.rows("accuracy_at_distance", ["variant": "swa"]).first?["window"] ?? "") ?? 0) - 1)
         var table = ReportTable(columns: [
-            ("mechanism", "l"), ("cache/token/layer", "r"), ("prefill \(maxT / 1024)k (s)", "r"), ("decode \(maxC / 1024)k (ms)", "r"),
+            ("mechanism", "l"), ("cache/token/layer", "r"), ("prefill \(tokenCount(maxT)) (s)", "r"), ("decode \(tokenCount(maxC)) (ms)", "r"),
             ("MQAR \(hardest.0)/\(hardest.1) (%)", "r"), ("passkey beyond reach (%)", "r"), ("parameters", "r"), ("train tok/s", "r"),
         ], rows: [])
         for v in Self.variants {
@@ -478,6 +523,9 @@ func macroWord(_ id: String) -> String {
                                    "naive": "Naive", "absorbed": "Absorbed"]
     return id.split(separator: "-").map { words[String($0)] ?? String($0).capitalized.filter(\.isLetter) }.joined()
 }
+
+/// 16384 → "16k", 128 → "128".
+func tokenCount(_ n: Int) -> String { n >= 1024 && n % 1024 == 0 ? "\(n / 1024)k" : String(n) }
 
 /// Half the min–max range, the ± shown next to a mean over seeds.
 func spread(_ xs: [Double]) -> Double { xs.isEmpty ? .nan : (xs.max()! - xs.min()!) / 2 }

@@ -41,7 +41,9 @@ func formatNumber(_ value: Double, decimals: Int) -> String {
     return parts.count > 1 ? whole + "." + parts[1] : whole
 }
 
+/// Text for LaTeX; a cell that is already math (starts with "$") passes through.
 func latexEscape(_ s: String) -> String {
+    if s.hasPrefix("$") { return s }
     var out = ""
     for c in s {
         switch c {
