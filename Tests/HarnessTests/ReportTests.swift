@@ -1,0 +1,56 @@
+import Foundation
+import Testing
+@testable import Harness
+
+@Suite struct ReportPieces {
+    @Test func logLogSlopeRecoversPowerLaws() {
+        let quadratic = [256.0, 512, 1024, 2048].map { (x: $0, y: 3e-9 * $0 * $0) }
+        #expect(abs(logLogSlope(quadratic) - 2) < 1e-12)
+        let linear = [1.0, 10, 100].map { (x: $0, y: 5 * $0) }
+        #expect(abs(logLogSlope(linear) - 1) < 1e-12)
+        #expect(logLogSlope([(x: 1, y: 1)]).isNaN)
+    }
+
+    @Test func numbersAreGroupedAndRounded() {
+        #expect(formatNumber(32768, decimals: 0) == "32,768")
+        #expect(formatNumber(56.888, decimals: 1) == "56.9")
+        #expect(formatNumber(-1234567.25, decimals: 2) == "-1,234,567.25")
+        #expect(formatNumber(.nan, decimals: 1) == "n/a")
+        #expect(latexEscape("32,768") == "32{,}768")
+        #expect(latexEscape("a_b 5%") == "a\\_b 5\\%")
+        #expect(latexEscape("$2 n_h d_h l$") == "$2 n_h d_h l$")
+    }
+
+    @Test func macroNamesAreLetters() {
+        #expect(macroWord("mla-absorbed") == "MLAAbsorbed")
+        #expect(macroWord("linear") == "Linear")
+        var sheet = NumberSheet()
+        sheet.add("KVAtMaxMHA", 16, decimals: 1, "note")
+        #expect(sheet.latex.contains("\\newcommand{\\KVAtMaxMHA}{16.0}"))
+    }
+
+    @Test func tablesRenderBothWays() {
+        let t = ReportTable(columns: [("mechanism", "l"), ("value", "r")], rows: [["MHA", "1,024"], ["MQA", "128"]])
+        #expect(t.latex.contains("\\toprule"))
+        #expect(t.latex.contains("MHA & 1{,}024 \\\\"))
+        #expect(t.markdown == "| mechanism | value |\n|---|---:|\n| MHA | 1,024 |\n| MQA | 128 |\n")
+    }
+
+    @Test func resultsFileRejectsDuplicateColumns() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("attnlab-report-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try "experiment,variant,profile,seed,metric,value,distance,distance\n".write(toFile: "\(dir)/x.csv", atomically: true, encoding: .utf8)
+        #expect(throws: HarnessError.self) { try ResultsFile.load(results: dir, experiment: "x") }
+        #expect(throws: HarnessError.self) { try ResultsFile.load(results: dir, experiment: "missing") }
+    }
+
+    @Test func kindsKeepParametersAndPointColumnsApart() {
+        // A column name used twice would make the merged CSV ambiguous.
+        for kind in ExperimentKind.allCases {
+            let columns = ["experiment", "spec_version", "profile", "variant", "seed", "metric", "value", "unit"]
+                + kind.parameterNames + kind.pointColumns + Provenance.header
+            #expect(Set(columns).count == columns.count, "\(kind.rawValue) repeats a column name")
+        }
+    }
+}
