@@ -35,24 +35,26 @@ public struct TrainingRecipe: Sendable, Equatable {
 
     /// The knobs each mechanism has; a knob given to another mechanism is an error, not
     /// silently ignored, so a sweep cannot mislabel what it measured.
+    /// Names are the command-line flags; spec parameters use underscores (kv_heads).
     public static let knobOwners: [(name: String, owners: Set<Variant>)] = [
-        ("kv-heads", [.gqa, .swa]), ("window", [.swa]), ("latent", [.mla]), ("rope-dim", [.mla]), ("feature-dim", [.linear]),
+        ("--kv-heads", [.gqa, .swa]), ("--window", [.swa]), ("--latent", [.mla]), ("--rope-dim", [.mla]), ("--feature-dim", [.linear]),
     ]
 
     func givenKnobs() -> [String] {
         var given: [String] = []
-        if kvHeads != nil { given.append("kv-heads") }
-        if window != nil { given.append("window") }
-        if latent != nil { given.append("latent") }
-        if ropeDim != nil { given.append("rope-dim") }
-        if featureDim != nil { given.append("feature-dim") }
+        if kvHeads != nil { given.append("--kv-heads") }
+        if window != nil { given.append("--window") }
+        if latent != nil { given.append("--latent") }
+        if ropeDim != nil { given.append("--rope-dim") }
+        if featureDim != nil { given.append("--feature-dim") }
         return given
     }
 
+    /// Messages name the command-line flags (`--kv-heads`); in a spec the same knob is `kv_heads`.
     public func validate() throws {
         func bad(_ m: String) -> HarnessError { .badInput(m) }
-        guard heads >= 1, dModel >= 1 else { throw bad("heads \(heads) and d-model \(dModel) must be at least 1") }
-        guard layers >= 1 else { throw bad("layers \(layers) is invalid: use at least 1") }
+        guard heads >= 1, dModel >= 1 else { throw bad("--heads \(heads) and --d-model \(dModel) must be at least 1") }
+        guard layers >= 1 else { throw bad("--layers \(layers) is invalid: use at least 1") }
         for knob in givenKnobs() {
             let owners = Self.knobOwners.first { $0.name == knob }!.owners
             if !owners.contains(variant) {
@@ -60,10 +62,10 @@ public struct TrainingRecipe: Sendable, Equatable {
             }
         }
         if variant == .gqa, kvHeads == nil || kvHeads == heads {
-            throw bad("gqa needs kv-heads G with G dividing heads \(heads) and smaller than it (G = H is mha)")
+            throw bad("gqa needs --kv-heads G with G dividing --heads \(heads) and smaller than it (G = H is mha)")
         }
         if headDim == nil && dModel % heads != 0 {
-            throw bad("d-model \(dModel) is not divisible by heads \(heads); give head-dim")
+            throw bad("--d-model \(dModel) is not divisible by --heads \(heads); give --head-dim")
         }
         try train.validate()
         _ = try makeTask()

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Attention
 import Foundation
+import Harness
 import Models
 import Tasks
 import TensorCore
@@ -46,21 +47,22 @@ struct Train: ParsableCommand {
     @Option(help: "Checkpoint file (safetensors): saved at every evaluation, resumed if present.") var checkpoint: String?
     @Option(help: "Training curve CSV (step, loss, eval_accuracy, elapsed_seconds).") var curve: String?
 
-    func makeTask() throws -> any SyntheticTask {
-        switch try TaskKind.parse(task) {
-        case .mqar: return try MQARTask(vocabSize: vocab, sequenceLength: seqLen, kvPairs: kvPairs, alpha: alpha)
-        case .passkey:
-            if let distance { return try PasskeyTask(vocabSize: vocab, sequenceLength: seqLen, distance: distance) }
-            return try PasskeyTask(vocabSize: vocab, sequenceLength: seqLen, distances: 1...max(1, seqLen - 2))
-        case .copying: return try CopyingTask(vocabSize: vocab, sequenceLength: seqLen)
-        case .selectiveCopying: return try SelectiveCopyingTask(vocabSize: vocab, sequenceLength: seqLen, dataTokens: dataTokens)
-        }
-    }
-
-    /// Up to 16 distances spread over the valid range, both ends included.
-    static func distances(in range: ClosedRange<Int>) -> [Int] {
-        let n = min(16, range.count)
-        return Array(Set((0..<n).map { range.lowerBound + $0 * (range.count - 1) / max(n - 1, 1) })).sorted()
+    /// The run as a recipe: the same validation as the training experiments.
+    func recipe() throws -> TrainingRecipe {
+        var r = TrainingRecipe(variant: try Variant.parse(variant))
+        r.task = try TaskKind.parse(task)
+        r.seqLen = seqLen; r.kvPairs = kvPairs; r.vocab = vocab; r.alpha = alpha; r.distance = distance
+        r.dataTokens = dataTokens; r.dModel = dModel; r.layers = layers; r.heads = heads; r.kvHeads = kvHeads
+        r.headDim = headDim; r.window = window; r.latent = latent; r.ropeDim = ropeDim; r.featureDim = featureDim
+        r.mlp = mlp; r.tied = tied
+        if !(0...1).contains(targetAccuracy) { throw ValidationError("--target-accuracy \(targetAccuracy) must be in 0...1") }
+        var cfg = TrainConfig()
+        cfg.batchSize = batchSize; cfg.learningRate = lr; cfg.warmupSteps = warmup; cfg.weightDecay = weightDecay
+        cfg.maxSteps = maxSteps; cfg.maxSeconds = maxMinutes.map { $0 * 60 }; cfg.evalEvery = evalEvery
+        cfg.evalExamples = evalExamples; cfg.targetAccuracy = targetAccuracy >= 1 ? nil : targetAccuracy; cfg.seed = seed
+        r.train = cfg
+        do { try r.validate() } catch HarnessError.badInput(let message) { throw ValidationError(message) }
+        return r
     }
 
     func run() throws {
@@ -68,38 +70,10 @@ struct Train: ParsableCommand {
             guard threads >= 1 else { throw ValidationError("--threads \(threads) is invalid: use at least 1") }
             BLAS.setThreads(threads)
         }
-        let v = try Variant.parse(variant)
-        guard heads >= 1, dModel >= 1 else { throw ValidationError("--heads \(heads) and --d-model \(dModel) must be at least 1") }
-        guard layers >= 1 else { throw ValidationError("--layers \(layers) is invalid: use at least 1") }
-        // A knob the chosen mechanism does not have is an error, not silently ignored,
-        // so a sweep cannot mislabel what it measured.
-        let knobs: [(String, Bool, Set<Variant>)] = [
-            ("--kv-heads", kvHeads != nil, [.gqa, .swa]), ("--window", window != nil, [.swa]),
-            ("--latent", latent != nil, [.mla]), ("--rope-dim", ropeDim != nil, [.mla]),
-            ("--feature-dim", featureDim != nil, [.linear]),
-        ]
-        for (flag, given, valid) in knobs where given && !valid.contains(v) {
-            throw ValidationError("\(flag) does not apply to \(v.rawValue); it applies to: \(valid.map(\.rawValue).sorted().joined(separator: ", "))")
-        }
-        if v == .gqa, kvHeads == nil || kvHeads == heads {
-            throw ValidationError("gqa needs --kv-heads G with G dividing --heads \(heads) and smaller than it (G = H is mha)")
-        }
-        if headDim == nil && dModel % heads != 0 {
-            throw ValidationError("--d-model \(dModel) is not divisible by --heads \(heads); give --head-dim")
-        }
-        let t = try makeTask()
-        let d = headDim ?? dModel / heads
-        let attention = AttentionConfig(hiddenSize: dModel, numHeads: heads, numKVHeads: kvHeads, headDim: d,
-                                        slidingWindow: window, linearFeatureDim: featureDim, kvLoraRank: latent,
-                                        qkRopeHeadDim: ropeDim)
-        let model = ModelConfig(vocabSize: vocab, layers: layers, attention: attention, variant: v,
-                                mlpHidden: mlp, tiedEmbeddings: tied)
-        var cfg = TrainConfig()
-        cfg.batchSize = batchSize; cfg.learningRate = lr; cfg.warmupSteps = warmup; cfg.weightDecay = weightDecay
-        cfg.maxSteps = maxSteps; cfg.maxSeconds = maxMinutes.map { $0 * 60 }; cfg.evalEvery = evalEvery
-        cfg.evalExamples = evalExamples; cfg.targetAccuracy = targetAccuracy >= 1 ? nil : targetAccuracy; cfg.seed = seed
-        if !(0...1).contains(targetAccuracy) { throw ValidationError("--target-accuracy \(targetAccuracy) must be in 0...1") }
-        let trainer = try Trainer(modelConfig: model, task: t, config: cfg)
+        let r = try recipe()
+        let v = r.variant
+        let t = try r.makeTask()
+        let trainer = try r.makeTrainer()
         let progress = ConsoleProgress(prefix: "\(v.rawValue) \(t.id.rawValue): ")
         progress.message("\(t.configDescription); \(trainer.model.parameterCount) parameters; OpenBLAS \(BLAS.coreName) × \(BLAS.threads) threads")
         let result = try trainer.run(progress: progress, checkpointPath: checkpoint, curvePath: curve)
@@ -113,7 +87,7 @@ struct Train: ParsableCommand {
             // window shorter than the distance shows.
             print("passkey accuracy by distance (256 held-out examples each):")
             var rng = Xoshiro256StarStar(seed: seed ^ 0x6469_7374_616E_6365)  // "distance"
-            for d in Self.distances(in: passkey.validDistances) {
+            for d in TrainingRecipe.evaluationDistances(in: passkey.validDistances) {
                 let batch = try passkey.batch(size: 256, distance: d, rng: &rng)
                 print(String(format: "  distance %4d  accuracy %.3f", d, trainer.evaluate(on: batch).accuracy))
             }
