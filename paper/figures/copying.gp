@@ -31,7 +31,6 @@ set format x "%g"
 set yrange [-0.03:1.03]
 set format y "%.1f"
 set xlabel "Sequence length (tokens)"
-set offsets graph 0.06, graph 0.06, 0, 0
 
 set multiplot
 # panels side by side, the bottom 18 % for the shared key
@@ -40,11 +39,13 @@ set tmargin at screen 0.93; set bmargin at screen 0.30
 unset key
 set ylabel "Accuracy (fraction)"
 set label 10 "Copying" at graph 0.02, graph 1.05 left
+set xrange [x1lo/1.25 : x1hi*1.25]
 plot for [s in pres1] $A1 using ($1 == sid(s) ? $2 : NaN):3:4:5 with yerrorbars lt sid(s) notitle, \
      for [s in pres1] $A1 using ($1 == sid(s) ? $2 : NaN):3 with linespoints lt sid(s) notitle
 set lmargin at screen 0.58; set rmargin at screen 0.98
 set ylabel ""
 set label 10 "Selective copying" at graph 0.02, graph 1.05 left
+set xrange [x2lo/1.25 : x2hi*1.25]
 plot for [s in pres2] $AGG using ($1 == sid(s) ? $2 : NaN):3:4:5 with yerrorbars lt sid(s) notitle, \
      for [s in pres2] $AGG using ($1 == sid(s) ? $2 : NaN):3 with linespoints lt sid(s) notitle
 # the shared key: an empty plot over the bottom strip

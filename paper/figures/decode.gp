@@ -14,9 +14,11 @@ load figdir."/seedstats.gp"
 present = agg_present
 if (words(present) == 0) { exit error "decode.gp: no median_seconds rows in ".f }
 
+stats $AGG using 2 nooutput
+set xrange [STATS_min/1.12 : STATS_max*1.12]
 set logscale x 2
 set logscale y 10
-set format x fmt_si
+eval pow2tics("x")
 set format y fmt_si."s"
 set xlabel "Context length (tokens in the KV cache)"
 set ylabel "Time per token (median)"

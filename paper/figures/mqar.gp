@@ -11,6 +11,7 @@ set xrange [-1e300:1e300]; set yrange [-1e300:1e300]; set format x "%.15g"
 set table $CELLS
 plot f using (cellkey(0)):(is("accuracy") ? 1 : 0) smooth frequency
 unset table
+set autoscale xy; set format x "% h"
 cells = ""
 do for [j=1:|$CELLS|] { if (words($CELLS[j]) >= 3 && strstrt($CELLS[j], "#") == 0 && real(word($CELLS[j],2)) > 0) { cells = cells.sprintf(" %d", int(real(word($CELLS[j],1)))) } }
 ncells = words(cells)

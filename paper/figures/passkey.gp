@@ -2,21 +2,13 @@
 # Reads results/passkey-distance.csv, metric `accuracy_at_distance`, column `distance`
 # (tokens between the passkey and the question). Marker: mean over seeds; bar: min to max.
 # A dotted vertical line marks the sliding window w of SWA (column `window`), when set.
-# The header holds two columns named `distance` (a task setting and the per-row distance);
-# the distance of a row is whichever of the two is filled.
 figdir = system("dirname '".ARG0."'")
 load figdir."/style.gp"
 f = results."/passkey-distance.csv"
 
-hdr = system(sprintf("head -n 1 '%s' | tr ',' ' '", f))
-dA = 0; dB = 0
-do for [i=1:words(hdr)] { if (word(hdr, i) eq "distance") { if (dA == 0) { dA = i } else { dB = i } } }
-if (dA == 0) { exit error "passkey.gp: no distance column in ".f }
-dist(d) = (dv = column(dA), dv == dv ? dv : (dB > 0 ? column(dB) : NaN))
-
 agg_file = f
 agg_list = SERIES
-agg_x(s) = dist(0)
+agg_x(s) = column("distance")
 agg_y(s) = strcol("variant") eq s && is("accuracy_at_distance") ? column("value") : NaN
 load figdir."/seedstats.gp"
 present = agg_present
@@ -35,7 +27,8 @@ set ylabel "Passkey accuracy (fraction)"
 set key outside right center vertical
 if (win == win && wordidx(present, "swa") > 0) {
     set arrow 1 from first win, graph 0 to first win, graph 1 nohead lt sid("swa") dt 3 lw 1
-    set label 1 sprintf("SWA window %d", win) at first win, graph 0.97 left offset 0.5,0 font fsmall tc lt sid("swa")
+    set label 1 sprintf("SWA window %d", win) at first win, graph 1 center offset 0,0.7 font fsmall tc lt sid("swa")
+    set tmargin 2
 }
 ddodge = dmax/150.0
 plot for [s in present] $AGG using ($1 == sid(s) ? $2 + ddodge*(wordidx(present, s) - words(present)/2.0) : NaN):3:4:5 with yerrorbars lt sid(s) notitle, \

@@ -34,9 +34,11 @@ do for [s in present] {
 }
 title_of(s) = (sl = real(word(slopes, wordidx(present, s))), sl == sl ? sprintf("%s (slope %.2f)", slabel(s), sl) : slabel(s))
 
+stats $AGG using 2 nooutput
+set xrange [STATS_min/1.12 : STATS_max*1.12]
 set logscale x 2
 set logscale y 10
-set format x fmt_si
+eval pow2tics("x")
 set format y fmt_si."s"
 set xlabel "Prompt length (tokens)"
 set ylabel "Prefill time (median)"

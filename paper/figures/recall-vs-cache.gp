@@ -2,8 +2,9 @@
 # Reads results/recall-vs-cache.csv. Per run (each mechanism's knob value and seed):
 #   x = kv_elements_at_seq_len / seq_len   (cache elements per token, all layers)
 #   y = accuracy                           (final held-out accuracy)
-# The two metrics are rows of one run, adjacent in the merged CSV; they are joined while
-# reading (key: variant and every configuration column that a knob can change, and seed).
+# The two metrics are rows of one run, adjacent in the merged CSV (attnlab merge sorts
+# the rows by every column before `value`, metric last); they are joined while reading
+# (key: variant, every configuration column a knob can change, and seed).
 # Marker: mean over seeds; bar: min to max; a line joins one mechanism's knob values.
 figdir = system("dirname '".ARG0."'")
 load figdir."/style.gp"
@@ -33,7 +34,7 @@ present = agg_present
 if (words(present) == 0) { exit error "recall-vs-cache.gp: no (accuracy, kv_elements_at_seq_len) pairs in ".f }
 
 set logscale x 2
-set format x fmt_si
+eval pow2tics("x")
 set yrange [-0.03:1.03]
 set format y "%.1f"
 set offsets graph 0.04, graph 0.04, 0, 0

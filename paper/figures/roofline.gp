@@ -2,8 +2,9 @@
 # Reads results/decode-scaling.csv; per decode point (variant, mla_path, context, seed):
 #   x = flops_per_token / cache_bytes_read   (FLOP/byte)
 #   y = achieved_gflops                       (GFLOP/s)
-# The three metrics are rows of one run; rows of a run are adjacent in the merged CSV, so
-# they are joined while reading (key: variant, mla_path, context, seed).
+# The three metrics are rows of one run, adjacent in the merged CSV (attnlab merge sorts
+# the rows by every column before `value`, metric last); they are joined while reading
+# (key: variant, mla_path, context, seed).
 # Ceilings from results/bench/machine.csv (tidy, `metric`, `value` columns):
 #   sgemm_gflops  peak compute, GFLOP/s; the maximum over its rows (blas_threads) is used
 #   triad_gbps    memory bandwidth, GB/s (STREAM triad); the maximum over its rows
@@ -65,7 +66,7 @@ set ylabel "Achieved (GFLOP/s)"
 set key outside right center vertical
 set samples 400
 roof(x) = have_peak && have_bw ? (x*bw < peak ? x*bw : peak) : have_peak ? peak : have_bw ? x*bw : NaN
-if (have_peak) { set label 1 sprintf("sgemm peak %.0f GFLOP/s", peak) at graph 0.02, first peak*1.35 left font fsmall tc rgb "#555555" }
+if (have_peak) { set label 1 sprintf("sgemm peak %.0f GFLOP/s", peak) at graph 0.98, first peak*1.4 right font fsmall tc rgb "#555555" }
 if (have_bw)   { set label 2 sprintf("triad %.1f GB/s", bw) at first xlo*2, first xlo*2*bw/3.5 left font fsmall tc rgb "#555555" }
 plot roof(x) with lines lc rgb "#888888" lw 1.5 dt 1 title ((have_peak || have_bw) ? "machine ceilings" : ""), \
      for [s in present] $R using ($1 == 1 && $2 == sid(s) ? $3 : NaN):4 with points lt sid(s) title slabel(s)

@@ -11,7 +11,7 @@
 #   agg_present    the series of agg_list that have at least one row, in order
 # Load it before any `set logscale` or range: it plots to tables.
 unset logscale
-set xrange [-1e300:1e300]; set yrange [-1e300:1e300]   # tables only: no "empty range" noise
+set autoscale xy
 set format x "%.15g"; set format y "%.15g"             # tables print with the axis formats
 set print $AGG
 print "sid,x,mean,min,max,std,n"
@@ -20,9 +20,19 @@ do for [agg_s in agg_list] {
     stats agg_file using (agg_v = agg_y(agg_s), agg_v == agg_v && agg_x(agg_s) == agg_x(agg_s) ? 1 : 0) nooutput
     if (STATS_sum > 0) {
         agg_present = agg_present." ".agg_s
+        # explicit ranges around the data: autoscaling one x or one y value warns "empty range"
+        # (stats honours set ranges: autoscale again before any stats)
+        set autoscale xy
+        stats agg_file using (ok(agg_y(agg_s)) ? agg_x(agg_s) : NaN) nooutput
+        agg_x0 = STATS_min - abs(STATS_min) - 1; agg_x1 = STATS_max + abs(STATS_max) + 1
+        stats agg_file using (agg_y(agg_s)) nooutput
+        agg_y0 = STATS_min - abs(STATS_min) - 1; agg_y1 = STATS_max + abs(STATS_max) + 1
+        set xrange [agg_x0:agg_x1]
+        set yrange [agg_y0:agg_y1]
         set table $AGGU
         plot agg_file using (agg_x(agg_s)):(agg_y(agg_s)) smooth unique
         unset table
+        set autoscale xy
         do for [agg_j=1:|$AGGU|] {
             agg_line = $AGGU[agg_j]
             if (words(agg_line) >= 3 && strstrt(agg_line, "#") == 0) {
@@ -35,4 +45,4 @@ do for [agg_s in agg_list] {
     }
 }
 unset print
-set xrange [*:*]; set yrange [*:*]; set format x "% h"; set format y "% h"
+set autoscale xy; set format x "% h"; set format y "% h"

@@ -42,6 +42,7 @@ if (fmt eq "pdf") {
 }
 set termoption noenhanced
 set encoding utf8
+set micro                 # SI prefix for 1e-6 prints as µ
 
 # ---- frame, grid, key ---------------------------------------------------------------
 unset title
@@ -87,6 +88,11 @@ series(d)  = strcol("variant") . (strcol("mla_path") eq "" ? "" : "-".strcol("ml
 
 # Axis number formats: SI prefixes without enhanced text (1k, 10M, 100m).
 fmt_si     = "%.0s%c"
+# Power-of-two axes (tokens, elements): a tick at every power of two, labelled in binary
+# multiples (1k = 1024, 1M = 2^20) so that 32768 reads 32k, not 33k. Usage, after
+# `set logscale x 2`:   eval pow2tics("x")
+pow2fmt(e) = e >= 20 ? sprintf("%dM", 2**(e-20)) : e >= 10 ? sprintf("%dk", 2**(e-10)) : sprintf("%d", 2**e)
+pow2tics(ax) = sprintf("set %stics (); set format %s '%%g'; set m%stics 1; do for [pe=0:30] { set %stics add (pow2fmt(pe) 2**pe) }", ax, ax, ax, ax)
 # ok(x): x is a number (not NaN). A `stats` over no valid points stops with a warning and
 # leaves STATS_* undefined, so count first: stats F using (cond && ok(v) ? 1 : 0) -> STATS_sum.
 ok(x) = x == x
