@@ -28,30 +28,36 @@ x2lo = STATS_min; x2hi = STATS_max
 
 set logscale x 2
 set format x "%g"
+# x tics at the sequence lengths measured: the second field of each $AGG-style line
+aggx(l) = (agg_t = l[strstrt(l, ",") + 1:], real(agg_t[1:strstrt(agg_t, ",") - 1]))
 set yrange [-0.03:1.03]
 set format y "%.1f"
 set xlabel "Sequence length (tokens)"
 
 set multiplot
-# panels side by side, the bottom 18 % for the shared key
+# panels side by side, the bottom strip for the shared key
 set lmargin at screen 0.09; set rmargin at screen 0.49
-set tmargin at screen 0.93; set bmargin at screen 0.30
+set tmargin at screen 0.93; set bmargin at screen 0.25
 unset key
 set ylabel "Accuracy (fraction)"
 set label 10 "Copying" at graph 0.02, graph 1.05 left
 set xrange [x1lo/1.25 : x1hi*1.25]
+set xtics ()
+do for [j=2:|$A1|] { if (strstrt($A1[j], ",") > 0) { set xtics add (sprintf("%g", aggx($A1[j])) aggx($A1[j])) } }
 plot for [s in pres1] $A1 using ($1 == sid(s) ? $2 : NaN):3:4:5 with yerrorbars lt sid(s) notitle, \
      for [s in pres1] $A1 using ($1 == sid(s) ? $2 : NaN):3 with linespoints lt sid(s) notitle
 set lmargin at screen 0.58; set rmargin at screen 0.98
 set ylabel ""
 set label 10 "Selective copying" at graph 0.02, graph 1.05 left
 set xrange [x2lo/1.25 : x2hi*1.25]
+set xtics ()
+do for [j=2:|$AGG|] { if (strstrt($AGG[j], ",") > 0) { set xtics add (sprintf("%g", aggx($AGG[j])) aggx($AGG[j])) } }
 plot for [s in pres2] $AGG using ($1 == sid(s) ? $2 : NaN):3:4:5 with yerrorbars lt sid(s) notitle, \
      for [s in pres2] $AGG using ($1 == sid(s) ? $2 : NaN):3 with linespoints lt sid(s) notitle
 # the shared key: an empty plot over the bottom strip
 unset label 10
-set key at screen 0.5, screen 0.085 center center horizontal maxrows 1 noreverse Right samplen 2
-set lmargin at screen 0.0; set rmargin at screen 1.0; set tmargin at screen 0.12; set bmargin at screen 0.02
+set key at screen 0.5, screen 0.06 center center horizontal maxrows 1 noreverse Right samplen 2
+set lmargin at screen 0.0; set rmargin at screen 1.0; set tmargin at screen 0.10; set bmargin at screen 0.01
 unset border; unset tics; unset grid; unset xlabel; unset ylabel; unset logscale
 set xrange [0:1]; set yrange [0:1]; set offsets 0,0,0,0
 plot for [s in present] NaN with linespoints lt sid(s) title slabel(s)

@@ -31,9 +31,11 @@ load figdir."/seedstats.gp"
 present = agg_present
 if (words(present) == 0) { exit error sprintf("curves.gp: no eval_accuracy rows for seq_len %d, kv_pairs %d, seed %d", cell_seq, cell_pairs, cell_seed) }
 
+stats $AGG using 2 nooutput      # before any range: stats honours them
+stepmax = STATS_max
 set yrange [-0.03:1.03]
 set format y "%.1f"
-set xrange [0:*]
+set xrange [0:stepmax*1.04]
 set xlabel sprintf("Training step (MQAR, T=%d, N=%d, seed %d)", cell_seq, cell_pairs, cell_seed)
 set ylabel "Held-out accuracy (fraction)"
 set key outside right center vertical

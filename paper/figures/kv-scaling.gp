@@ -33,5 +33,5 @@ set key outside right center vertical
 meas(s) = strcol("variant") eq s && is("measured_bytes") ? column("value") : NaN
 plot for [s in present] $AGG using ($1 == sid(s) ? $2 : NaN):3 with lines lt sid(s) title slabel(s), \
      for [s in present] f using (column("context")):(meas(s)) with points lt sid(s) notitle, \
-     NaN with lines lc rgb "#555555" title "analytic", \
-     NaN with points pt 7 lc rgb "#555555" title "measured"
+     NaN with lines lc rgb "#555555" lw 1.5 title "analytic", \
+     NaN with points pt 7 ps psz lc rgb "#555555" title "measured"

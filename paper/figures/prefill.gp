@@ -28,6 +28,8 @@ do for [s in present] {
         if (STATS_sum > 0) {
             stats g using (strcol("series") eq s ? column("slope") : NaN) nooutput
             sl = STATS_mean
+        } else {
+            print "prefill.gp: warning: no slope for ".s." in ".g
         }
     }
     slopes = slopes.sprintf(" %g", sl)
