@@ -1,0 +1,35 @@
+# paper/figures/passkey.gp — passkey retrieval accuracy against distance, per mechanism.
+# Reads results/passkey-distance.csv, metric `accuracy_at_distance`, column `distance`
+# (tokens between the passkey and the question). Marker: mean over seeds; bar: min to max.
+# A dotted vertical line marks the sliding window w of SWA (column `window`), when set.
+figdir = system("dirname '".ARG0."'")
+load figdir."/style.gp"
+f = results."/passkey-distance.csv"
+
+agg_file = f
+agg_list = SERIES
+agg_x(s) = column("distance")
+agg_y(s) = strcol("variant") eq s && is("accuracy_at_distance") ? column("value") : NaN
+load figdir."/seedstats.gp"
+present = agg_present
+if (words(present) == 0) { exit error "passkey.gp: no accuracy_at_distance rows in ".f }
+win = NaN
+stats f using (strcol("variant") eq "swa" && ok(column("window")) ? 1 : 0) nooutput
+if (STATS_sum > 0) { stats f using (strcol("variant") eq "swa" ? column("window") : NaN) nooutput; win = STATS_max }
+stats $AGG using 2 nooutput
+dmax = STATS_max
+
+set yrange [-0.03:1.03]
+set format y "%.1f"
+set xrange [0:dmax*1.03]
+set xlabel "Distance from passkey to question (tokens)"
+set ylabel "Passkey accuracy (fraction)"
+set key outside right center vertical
+if (win == win && wordidx(present, "swa") > 0) {
+    set arrow 1 from first win, graph 0 to first win, graph 1 nohead lt sid("swa") dt 3 lw 1
+    set label 1 sprintf("SWA window %d", win) at first win, graph 1 center offset 0,0.7 font fsmall tc lt sid("swa")
+    set tmargin 2
+}
+ddodge = dmax/150.0
+plot for [s in present] $AGG using ($1 == sid(s) ? $2 + ddodge*(wordidx(present, s) - words(present)/2.0) : NaN):3:4:5 with yerrorbars lt sid(s) notitle, \
+     for [s in present] $AGG using ($1 == sid(s) ? $2 + ddodge*(wordidx(present, s) - words(present)/2.0) : NaN):3 with linespoints lt sid(s) title slabel(s)
