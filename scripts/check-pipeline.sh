@@ -8,7 +8,7 @@ set -euo pipefail
 bin="$(realpath "${1:-.build/debug/attnlab}")"
 root="$(cd "$(dirname "$0")/.." && pwd)"
 work="$(mktemp -d)"
-trap 'rm -rf "$work"' EXIT
+[ -n "${KEEP:-}" ] && echo "check-pipeline: keeping $work" || trap 'rm -rf "$work"' EXIT
 cd "$root"
 # The tracked files plus untracked, unignored ones (a checkout being developed).
 git ls-files -z --cached --others --exclude-standard | xargs -0 -I{} cp --parents {} "$work" 2>/dev/null || true

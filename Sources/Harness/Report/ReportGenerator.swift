@@ -72,11 +72,7 @@ public struct ReportGenerator {
                 + "\nChange the prose in paper/report.tex and the claim in ReportGenerator, or rerun the experiments.")
         }
         try FileManager.default.createDirectory(atPath: output, withIntermediateDirectories: true)
-        for (name, text) in files.sorted(by: { $0.key < $1.key }) {
-            // Unchanged outputs keep their timestamps, so make rebuilds only what changed.
-            let path = "\(output)/\(name)"
-            if (try? String(contentsOfFile: path, encoding: .utf8)) != text { try AtomicFile.write(text, to: path) }
-        }
+        for (name, text) in files.sorted(by: { $0.key < $1.key }) { try AtomicFile.write(text, to: "\(output)/\(name)") }
         return claims
     }
 
@@ -316,15 +312,6 @@ public struct ReportGenerator {
         numbers.add("DecodeMLAAbsorbedSpeedup", naive / absorbed, decimals: 1, "naive / absorbed MLA decode time at the longest context")
         claim("mla-absorbed-faster", "absorbed MLA decodes faster than naive MLA at the longest context", absorbed < naive,
               "naive \(naive) ms, absorbed \(absorbed) ms")
-        // Roofline points: arithmetic intensity and achieved GFLOP/s per decode measurement.
-        var csv = "series,context,intensity_flops_per_byte,achieved_gflops,achieved_gbps\n"
-        for r in f.rows("achieved_gflops") {
-            let bytes = f.rows("cache_bytes_read", ["context": r["context"]]).first { $0.series == r.series }?.value ?? .nan
-            let flops = f.rows("flops_per_token", ["context": r["context"]]).first { $0.series == r.series }?.value ?? .nan
-            let gbps = f.rows("achieved_gbps", ["context": r["context"]]).first { $0.series == r.series }?.value ?? .nan
-            csv += "\(r.series),\(r["context"]),\(flops / bytes),\(r.value),\(gbps)\n"
-        }
-        files["decode-roofline.csv"] = csv
     }
 
     // MARK: MQAR
@@ -377,7 +364,6 @@ public struct ReportGenerator {
     // MARK: recall against cache
 
     mutating func recallVsCache(_ f: ResultsFile) throws {
-        var csv = "variant,knob,cache_elements_per_token,accuracy_mean,accuracy_min,accuracy_max\n"
         let knobColumns = ["heads", "kv_heads", "window", "latent", "feature_dim"]
         var groups: [String: (variant: String, knob: String, cache: Double, acc: [Double])] = [:]
         var order: [String] = []
@@ -394,10 +380,8 @@ public struct ReportGenerator {
         var bestPerVariant: [String: (Double, Double)] = [:]
         for key in order {
             let g = groups[key]!
-            csv += "\(g.variant),\(g.knob),\(g.cache),\(mean(g.acc)),\(g.acc.min()!),\(g.acc.max()!)\n"
             if mean(g.acc) > (bestPerVariant[g.variant]?.0 ?? -1) { bestPerVariant[g.variant] = (mean(g.acc), g.cache) }
         }
-        files["recall-vs-cache-points.csv"] = csv
         numbers.add("RVCPoints", String(order.count), "configurations in recall-vs-cache")
         numbers.add("RVCSeeds", String(f.distinct("seed", metric: "accuracy").count), "seeds per configuration")
         numbers.add("RVCLength", f.rows("accuracy").first?["seq_len"] ?? "", "recall-vs-cache sequence length")
