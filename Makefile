@@ -47,7 +47,7 @@ DATA_throughput      := $(RESULTS)/throughput.csv
 README_FIGURES := kv-models decode mqar recall-vs-cache passkey
 
 GENERATED    := numbers.tex kv-models.tex table1.tex summary.tex mqar.tex copying.tex selective-copying.tex runtime.tex \
-                summary.md kv-models.md prefill-slopes.csv
+                summary.md kv-models.md runtime.md prefill-slopes.csv
 
 .PHONY: all test build release experiments report figures readme bench bench-peers deps deps-all clean help \
         check-extension check-pipeline check-clusters $(addprefix run-,$(EXPERIMENTS))
@@ -118,7 +118,7 @@ readme: $(foreach f,$(README_FIGURES),$(README_FIGS)/$(f).png) README.md
 $(README_FIGS)/%.png: $(FIGDIR)/%.png
 	@mkdir -p $(README_FIGS)
 	cp $< $@
-README.md: $(GEN)/summary.md $(GEN)/kv-models.md
+README.md: $(GEN)/summary.md $(GEN)/kv-models.md $(GEN)/runtime.md
 	scripts/update-readme.sh $(GEN)
 
 # --- checks ---
