@@ -9,7 +9,7 @@ SWIFT        ?= swift
 RELEASE_BIN  := .build/release
 BENCH_DIR    := results/bench
 
-.PHONY: all test build release bench deps deps-all clean help check-extension
+.PHONY: all test build release bench deps deps-all clean help check-extension check-clusters
 
 all: deps-all release
 	$(RELEASE_BIN)/attnlab --help
@@ -52,3 +52,9 @@ clean:
 # Demonstrates docs/adding-a-variant.md in a scratch copy (a few minutes: a fresh build).
 check-extension: deps
 	scripts/check-adding-a-variant.sh
+
+# Runs docs/clusters.md's Slurm array and GNU parallel commands on a private one-node Slurm
+# cluster on localhost (smoke profile; needs root and the slurm/munge/parallel packages).
+check-clusters: deps
+	$(SWIFT) build
+	scripts/check-clusters.sh .build/debug/attnlab
