@@ -130,6 +130,12 @@ check-pipeline: build
 check-extension: deps
 	scripts/check-adding-a-variant.sh
 
+# Runs docs/clusters.md's Slurm array and GNU parallel commands on a private one-node Slurm
+# cluster on localhost (smoke profile; needs root and the slurm/munge/parallel packages).
+check-clusters: deps
+	$(SWIFT) build
+	scripts/check-clusters.sh .build/debug/attnlab
+
 # --- benchmarks (release build, serialised: lines of one recipe) ---
 bench: release
 	@mkdir -p $(BENCH_DIR)

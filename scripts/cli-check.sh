@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # End-to-end checks of the attnlab command line (run by `make test` after the build):
 # user errors exit with status 2 and name the bad value and the valid ones; forward
-# round-trips safetensors; train runs, checkpoints and resumes; kv-cache reads published configs.
+# round-trips safetensors; train runs, checkpoints and resumes; kv-cache reads published configs;
+# `run` refuses bad experiments, profiles, variants, shards and specs without writing anything.
 set -euo pipefail
 BIN="${1:-.build/debug/attnlab}"
 WORK="$(mktemp -d "${TMPDIR:-/tmp}/attnlab-cli.XXXXXX")"
@@ -72,6 +73,34 @@ grep -q '^accuracy .* after 6 steps' "$WORK/out" || { echo "FAIL: train output: 
 [ "$(head -1 "$WORK/curve.csv")" = "step,loss,eval_accuracy,elapsed_seconds" ] || { echo "FAIL: curve header"; failures=$((failures + 1)); }
 expect_ok "$BIN" "${TRAIN[@]}"
 grep -q 'resumed from' "$WORK/err" || { echo "FAIL: second run did not resume"; failures=$((failures + 1)); }
+
+# Experiments: bad input to `run` exits 2, names the bad value and the valid ones, and writes
+# nothing under --results; a smoke run with --merge writes the merged CSV.
+RES="$WORK/results"
+expect_error "unknown experiment 'no-such-experiment'; valid: all, copying" "$BIN" run no-such-experiment --profile smoke --results "$RES"
+expect_error "unknown profile 'fast'; valid: smoke, quick, paper" "$BIN" run kv-cache-models --profile fast --results "$RES"
+expect_error "has no variant 'flash'; valid: mha, gqa" "$BIN" run mqar-recall --profile smoke --variants flash --results "$RES"
+expect_error "--shard 0/0: the number of slices n = 0 must be at least 1" "$BIN" run mqar-recall --profile smoke --shard 0/0 --results "$RES"
+expect_error "--shard 5/4: the slice index must be in 0...3" "$BIN" run mqar-recall --profile smoke --shard 5/4 --results "$RES"
+mkdir -p "$WORK/specs"
+cp experiments/kv-cache-scaling.json "$WORK/specs/"
+sed 's/"kind": "kv-cache-scaling"/"kind": "kv-cache-scalin"/' experiments/kv-cache-scaling.json > "$WORK/specs/bad-kind.json"
+sed -i 's/"name": "kv-cache-scaling"/"name": "bad-kind"/' "$WORK/specs/bad-kind.json"
+expect_error "unknown kind 'kv-cache-scalin'; valid: kv-cache-models, kv-cache-scaling" "$BIN" run kv-cache-scaling --profile smoke --experiments "$WORK/specs" --results "$RES"
+echo '{"name": "broken", "version": 1,' > "$WORK/specs/bad-kind.json"
+mv "$WORK/specs/bad-kind.json" "$WORK/specs/broken.json"
+expect_error "broken.json is not valid JSON" "$BIN" run all --profile smoke --experiments "$WORK/specs" --results "$RES"
+sed 's/"layers": 1,/"layers": 0,/' experiments/kv-cache-scaling.json > "$WORK/specs/broken.json"
+sed -i 's/"name": "kv-cache-scaling"/"name": "broken"/' "$WORK/specs/broken.json"
+expect_error "layers = 0: must be at least 1" "$BIN" run kv-cache-scaling --profile smoke --experiments "$WORK/specs" --results "$RES"
+if [ -e "$RES" ]; then echo "FAIL: rejected runs wrote under --results: $(find "$RES")"; failures=$((failures + 1)); fi
+expect_ok "$BIN" run kv-cache-models --profile smoke --results "$RES" --merge
+if [ ! -s "$RES/kv-cache-models.csv" ] || ! head -1 "$RES/kv-cache-models.csv" | grep -q '^experiment,spec_version,profile,variant,'; then
+  echo "FAIL: run --merge did not write $RES/kv-cache-models.csv"; failures=$((failures + 1))
+fi
+grep -q '^kv-cache-models,1,smoke,deepseek-v3,' "$RES/kv-cache-models.csv" 2>/dev/null || { echo "FAIL: kv-cache-models.csv lacks deepseek-v3"; failures=$((failures + 1)); }
+expect_ok "$BIN" merge kv-cache-models --profile smoke --results "$RES"
+grep -q 'kv-cache-models.csv: .* rows (unchanged)' "$WORK/out" || { echo "FAIL: a second merge rewrote the CSV: $(cat "$WORK/out")"; failures=$((failures + 1)); }
 
 if [ "$failures" -gt 0 ]; then echo "cli-check: $failures failure(s)"; exit 1; fi
 echo "cli-check: all command-line checks passed"

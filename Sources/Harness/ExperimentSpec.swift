@@ -131,7 +131,9 @@ public struct ExperimentSpec: Sendable {
             throw HarnessError.badInput("\(path): unknown field '\(extra)'; valid: \(known.sorted().joined(separator: ", "))")
         }
         func field<T>(_ key: String, _ type: T.Type) throws -> T {
-            guard let raw = root[key] else { throw HarnessError.badInput("\(path): missing field '\(key)'") }
+            guard let raw = root[key] else {
+                throw HarnessError.badInput("\(path): missing field '\(key)'; required: name, version, kind, description, profiles")
+            }
             guard let value = raw as? T else { throw HarnessError.badInput("\(path): field '\(key)' has the wrong type (\(raw))") }
             return value
         }
@@ -151,14 +153,15 @@ public struct ExperimentSpec: Sendable {
         if let vb = root["variant_base"] {
             guard let dict = vb as? [String: Any] else { throw HarnessError.badInput("\(path): variant_base must be an object of variant → parameters") }
             for (v, p) in dict {
-                _ = try Variant.parse(v)
+                try checkVariantKey(v, kind: kind, at: "\(context): variant_base")
                 variantBase[v] = try parameters(p, kind: kind, at: "\(context): variant_base.\(v)")
             }
         }
         let profilesObject = try field("profiles", [String: Any].self)
         var profiles: [Profile: ProfileSpec] = [:]
         for (key, value) in profilesObject {
-            let profile = try Profile.parse(key)
+            let profile: Profile
+            do { profile = try Profile.parse(key) } catch { throw HarnessError.badInput("\(path): profiles: \(error)") }
             let at = "\(context): profiles.\(key)"
             guard let p = value as? [String: Any] else { throw HarnessError.badInput("\(at) must be an object") }
             let knownP: Set = ["variants", "set", "cells", "knobs", "seeds"]
@@ -176,7 +179,7 @@ public struct ExperimentSpec: Sendable {
             if let raw = p["knobs"] {
                 guard let dict = raw as? [String: Any] else { throw HarnessError.badInput("\(at).knobs must be an object of variant → list of parameters") }
                 for (v, list) in dict {
-                    _ = try Variant.parse(v)
+                    try checkVariantKey(v, kind: kind, at: "\(at).knobs")
                     guard let items = list as? [Any], !items.isEmpty else { throw HarnessError.badInput("\(at).knobs.\(v) must be a non-empty list") }
                     knobs[v] = try items.enumerated().map { try parameters($0.element, kind: kind, at: "\(at).knobs.\(v)[\($0.offset)]") }
                 }
@@ -236,6 +239,13 @@ public struct ExperimentSpec: Sendable {
             throw HarnessError.badInput("\(path): profile \(profile.rawValue) lists the same run twice (\(dup))")
         }
         return runs
+    }
+
+    /// A variant named as a key of variant_base or knobs: a HarnessError naming the file and the valid ids.
+    private static func checkVariantKey(_ v: String, kind: ExperimentKind, at: String) throws {
+        guard kind.acceptsVariant(v) else {
+            throw HarnessError.badInput("\(at): unknown variant '\(v)'; valid: \(kind.validVariants.joined(separator: ", "))")
+        }
     }
 
     private static func variantList(_ raw: Any, kind: ExperimentKind, at: String) throws -> [String] {

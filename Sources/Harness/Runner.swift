@@ -60,6 +60,7 @@ public struct Runner {
     @discardableResult
     public func run(_ spec: ExperimentSpec, profile: Profile, slice: ShardSlice = .all, variants: [String]? = nil) throws -> RunSummary {
         let runs = try spec.runs(profile: profile, variants: variants)
+        removeStaleTemporaryFiles(store.directory(spec.name, profile))
         let mine = runs.enumerated().filter { slice.contains($0.offset) }.map(\.element)
         let todo = mine.filter { !store.isFinished($0, profile) }
         var summary = RunSummary()
@@ -98,5 +99,30 @@ public struct Runner {
             }
         }
         return summary
+    }
+
+    /// How old a shard's temporary file must be before a run treats it as left by a killed
+    /// process. Writing a shard takes milliseconds; the margin covers other hosts writing to a
+    /// shared file system, whose temporary files a run must not remove.
+    public static let staleTemporaryAge: TimeInterval = 60
+
+    /// Removes temporary files (AtomicFile's `.<shard>.csv.tmp-<pid>-<uuid>`) that a killed run
+    /// left in a shard directory. They are never read as shards (only `<key>.csv` is), so this is
+    /// tidiness, not correctness. Returns the names removed.
+    @discardableResult
+    public func removeStaleTemporaryFiles(_ directory: String, olderThan age: TimeInterval = Runner.staleTemporaryAge) -> [String] {
+        let fm = FileManager.default
+        guard let names = try? fm.contentsOfDirectory(atPath: directory) else { return [] }
+        var removed: [String] = []
+        for name in names.sorted() where name.hasPrefix(".") && name.contains(".csv.tmp-") {
+            let path = "\(directory)/\(name)"
+            guard let modified = (try? fm.attributesOfItem(atPath: path))?[.modificationDate] as? Date,
+                  Date().timeIntervalSince(modified) > age else { continue }
+            if (try? fm.removeItem(atPath: path)) != nil {
+                removed.append(name)
+                log.line("removed a temporary file left by an interrupted run: \(path)")
+            }
+        }
+        return removed
     }
 }

@@ -1,0 +1,227 @@
+// ExperimentSpec.load on spec files written to a temporary directory: a valid spec expands
+// into the documented runs, and every kind of bad input is a HarnessError.badInput that
+// names the file, the bad value and the valid ones.
+
+import Foundation
+import Testing
+@testable import Harness
+
+@Suite("Experiment specs: loading and validation")
+struct SpecLoadingTests {
+    /// Writes `spec` as <tmp>/<file>.json (the spec's name unless given) and loads it.
+    private func load(_ spec: [String: Any], file: String? = nil, in dir: TempDir) throws -> ExperimentSpec {
+        let name = file ?? (spec["name"] as? String ?? "spec")
+        let path = try dir.write("\(name).json", try json(spec))
+        return try ExperimentSpec.load(path: path)
+    }
+
+    @Test func aValidSpecExpandsIntoVariantsTimesCellsTimesSeeds() throws {
+        let dir = try TempDir()
+        let spec = try load(kvScalingSpec(), in: dir)
+        let runs = try spec.runs(profile: .smoke)
+        #expect(runs.count == 3 * 2 * 2)
+        #expect(runs.map(\.variant) == ["gqa", "gqa", "gqa", "gqa", "mqa", "mqa", "mqa", "mqa", "linear", "linear", "linear", "linear"])
+        #expect(Set(runs.map(\.key)).count == runs.count)
+        #expect(runs[0].parameters == ["context": "16", "layers": "1", "max_measured_bytes": "1048576"])
+        let onlyGQA = try spec.runs(profile: .smoke, variants: ["gqa"])
+        #expect(onlyGQA.count == 4 && onlyGQA.allSatisfy { $0.variant == "gqa" })
+    }
+
+    @Test func theRepositorysSpecsAllLoad() throws {
+        let suite = try Suite.load(directory: harnessRepoRoot.appendingPathComponent("experiments").path)
+        #expect(suite.names.contains("kv-cache-models") && suite.names.contains("mqar-recall"))
+        for spec in suite.specs {
+            for profile in Profile.allCases { #expect(try !spec.runs(profile: profile).isEmpty, "\(spec.name) \(profile)") }
+        }
+    }
+
+    @Test func notValidJSON() throws {
+        let dir = try TempDir()
+        let path = try dir.write("broken.json", #"{"name": "broken", "version": 1,"#)
+        expectBadInput(["broken.json", "not valid JSON"]) { _ = try ExperimentSpec.load(path: path) }
+        let array = try dir.write("array.json", "[1, 2]")
+        expectBadInput(["array.json", "JSON object"]) { _ = try ExperimentSpec.load(path: array) }
+        expectBadInput(["missing.json"]) { _ = try ExperimentSpec.load(path: dir.file("missing.json")) }
+    }
+
+    @Test(arguments: ["name", "version", "kind", "description", "profiles"])
+    func missingField(field: String) throws {
+        let dir = try TempDir()
+        var spec = kvScalingSpec()
+        spec[field] = nil
+        expectBadInput(["tiny.json", "missing field '\(field)'", "required: name, version, kind, description, profiles"]) {
+            _ = try load(spec, file: "tiny", in: dir)
+        }
+    }
+
+    @Test func fieldOfTheWrongType() throws {
+        let dir = try TempDir()
+        var spec = kvScalingSpec()
+        spec["version"] = "one"
+        expectBadInput(["field 'version'", "one"]) { _ = try load(spec, in: dir) }
+        spec = kvScalingSpec()
+        spec["version"] = 0
+        expectBadInput(["version 0", "at least 1"]) { _ = try load(spec, in: dir) }
+    }
+
+    @Test func unknownTopLevelField() throws {
+        let dir = try TempDir()
+        var spec = kvScalingSpec()
+        spec["colour"] = "red"
+        expectBadInput(["unknown field 'colour'", "valid: base, description, kind, name, profiles, variant_base, version"]) {
+            _ = try load(spec, in: dir)
+        }
+    }
+
+    @Test func unknownFieldInAProfile() throws {
+        let dir = try TempDir()
+        var spec = kvScalingSpec()
+        var profiles = spec["profiles"] as! [String: Any]
+        var smoke = profiles["smoke"] as! [String: Any]
+        smoke["seed"] = [0]
+        profiles["smoke"] = smoke
+        spec["profiles"] = profiles
+        expectBadInput(["profiles.smoke", "unknown field 'seed'", "valid: cells, knobs, seeds, set, variants"]) { _ = try load(spec, in: dir) }
+    }
+
+    @Test func unknownKind() throws {
+        let dir = try TempDir()
+        var spec = kvScalingSpec()
+        spec["kind"] = "training"
+        expectBadInput(["unknown kind 'training'", "valid: kv-cache-models, kv-cache-scaling, prefill, decode, train, throughput"]) {
+            _ = try load(spec, in: dir)
+        }
+    }
+
+    @Test func unknownProfileKey() throws {
+        let dir = try TempDir()
+        var spec = kvScalingSpec()
+        var profiles = spec["profiles"] as! [String: Any]
+        profiles["fast"] = profiles["smoke"]
+        spec["profiles"] = profiles
+        expectBadInput(["tiny.json", "unknown profile 'fast'", "valid: smoke, quick, paper"]) { _ = try load(spec, in: dir) }
+    }
+
+    @Test(arguments: Profile.allCases)
+    func missingProfile(profile: Profile) throws {
+        let dir = try TempDir()
+        var spec = kvScalingSpec()
+        var profiles = spec["profiles"] as! [String: Any]
+        profiles[profile.rawValue] = nil
+        spec["profiles"] = profiles
+        expectBadInput(["profiles.\(profile.rawValue) is missing", "smoke, quick, paper"]) { _ = try load(spec, in: dir) }
+    }
+
+    @Test func unknownProfileName() {
+        expectBadInput(["unknown profile 'full'", "valid: smoke, quick, paper"]) { _ = try Profile.parse("full") }
+    }
+
+    @Test func unknownVariantInAProfile() throws {
+        let dir = try TempDir()
+        let spec = kvScalingSpec(variants: ["mha", "flash"])
+        expectBadInput([".variants", "unknown variant 'flash'", "valid: all, mha, gqa, mqa, swa, linear, mla"]) {
+            _ = try load(spec, in: dir)
+        }
+    }
+
+    @Test func unknownVariantInVariantBaseAndKnobs() throws {
+        let dir = try TempDir()
+        var spec = trainSpec()
+        spec["variant_base"] = ["flash": ["kv_heads": 2]]
+        expectBadInput(["tiny-train.json", "variant_base", "unknown variant 'flash'", "valid: mha, gqa, mqa, swa, linear, mla"]) {
+            _ = try load(spec, in: dir)
+        }
+        spec = trainSpec(knobs: ["flash": [["window": 4]]])
+        expectBadInput(["tiny-train.json", "knobs", "unknown variant 'flash'", "valid: mha, gqa, mqa, swa, linear, mla"]) {
+            _ = try load(spec, in: dir)
+        }
+    }
+
+    @Test func unknownVariantInTheFilter() throws {
+        let dir = try TempDir()
+        let spec = try load(kvScalingSpec(), in: dir)
+        expectBadInput(["has no variant 'swa'", "valid: gqa, mqa, linear"]) { _ = try spec.runs(profile: .smoke, variants: ["swa"]) }
+    }
+
+    @Test func unknownParameterForTheKind() throws {
+        let dir = try TempDir()
+        var spec = kvScalingSpec()
+        spec["base"] = ["layers": 1, "max_measured_bytes": 1024, "seq_len": 64]
+        expectBadInput(["base", "unknown parameter 'seq_len' for kind kv-cache-scaling", "valid: context, layers, max_measured_bytes"]) {
+            _ = try load(spec, in: dir)
+        }
+        let train = trainSpec(set: ["context": 4])
+        expectBadInput(["profiles.", ".set", "unknown parameter 'context' for kind train", "valid: task, seq_len"]) {
+            _ = try load(train, in: dir)
+        }
+    }
+
+    @Test func aKnobGivenToAMechanismThatLacksIt() throws {
+        let dir = try TempDir()
+        expectBadInput(["window does not apply to mha", "it applies to: swa"]) {
+            _ = try load(trainSpec(variants: ["mha"], knobs: ["mha": [["window": 4]]]), in: dir)
+        }
+        expectBadInput(["latent does not apply to gqa", "it applies to: mla"]) {
+            _ = try load(trainSpec(variants: ["gqa"], knobs: ["gqa": [["latent": 8]]]), in: dir)
+        }
+        expectBadInput(["mla_path = naive applies only to mla, not mha"]) {
+            var spec = kvScalingSpec()
+            spec["kind"] = "prefill"
+            spec["base"] = ["tokens": 8, "mla_path": "naive", "repeats": 1, "threads": 1]
+            let profile: [String: Any] = ["variants": ["mha"]]
+            spec["profiles"] = ["smoke": profile, "quick": profile, "paper": profile]
+            _ = try load(spec, in: dir)
+        }
+    }
+
+    @Test func impossibleValues() throws {
+        let dir = try TempDir()
+        var spec = trainSpec(variants: ["mha"])
+        var profiles = spec["profiles"] as! [String: Any]
+        var smoke = profiles["smoke"] as! [String: Any]
+        smoke["cells"] = [["seq_len": 0, "kv_pairs": 2]]
+        profiles["smoke"] = smoke
+        spec["profiles"] = profiles
+        expectBadInput(["tiny-train", "run mha_seq_len=0", "0"]) { _ = try load(spec, in: dir) }
+
+        expectBadInput(["profiles.", ".seeds", "'-1' is not a non-negative integer"]) { _ = try load(trainSpec(seeds: [0, -1]), in: dir) }
+        expectBadInput(["profiles.", ".seeds", "'1.5' is not a non-negative integer"]) { _ = try load(trainSpec(seeds: [1.5]), in: dir) }
+        expectBadInput(["lists a seed twice", "[0, 1, 0]"]) { _ = try load(trainSpec(seeds: [0, 1, 0]), in: dir) }
+        expectBadInput([".seeds must be a non-empty list"]) { _ = try load(trainSpec(seeds: []), in: dir) }
+
+        // GQA with 3 kv heads against 4 query heads.
+        var gqa = trainSpec(variants: ["gqa"])
+        gqa["variant_base"] = ["gqa": ["kv_heads": 3]]
+        expectBadInput(["run gqa", "3", "4"]) { _ = try load(gqa, in: dir) }
+
+        expectBadInput(["context = 0", "at least 1"]) { _ = try load(kvScalingSpec(contexts: [16, 0]), in: dir) }
+        var scaling = kvScalingSpec()
+        scaling["base"] = ["layers": 0, "max_measured_bytes": 1024]
+        expectBadInput(["layers = 0", "at least 1"]) { _ = try load(scaling, in: dir) }
+        scaling["base"] = ["layers": "two", "max_measured_bytes": 1024]
+        expectBadInput(["layers = 'two' is not an integer"]) { _ = try load(scaling, in: dir) }
+        expectBadInput(["target_accuracy = 2", "0...1"]) { _ = try load(trainSpec(set: ["target_accuracy": 2]), in: dir) }
+        expectBadInput(["tied = 'yes'", "valid: true, false"]) { _ = try load(trainSpec(set: ["tied": "yes"]), in: dir) }
+        expectBadInput(["unknown", "recall"]) { _ = try load(trainSpec(set: ["task": "recall"]), in: dir) }
+    }
+
+    @Test func theSameRunTwice() throws {
+        let dir = try TempDir()
+        expectBadInput(["lists the same run twice"]) { _ = try load(kvScalingSpec(contexts: [16, 16]), in: dir) }
+    }
+
+    @Test func nameMustEqualTheFileName() throws {
+        let dir = try TempDir()
+        expectBadInput(["name 'tiny' must equal the file name 'other'"]) { _ = try load(kvScalingSpec(), file: "other", in: dir) }
+    }
+
+    @Test func theSuiteNamesUnknownExperimentsAndEmptyDirectories() throws {
+        let dir = try TempDir()
+        expectBadInput(["no experiment specs", dir.path]) { _ = try Suite.load(directory: dir.path) }
+        expectBadInput(["cannot list", "nowhere"]) { _ = try Suite.load(directory: dir.file("nowhere")) }
+        try dir.write("tiny.json", try json(kvScalingSpec()))
+        let suite = try Suite.load(directory: dir.path)
+        expectBadInput(["unknown experiment 'tiny2'", "valid: all, tiny"]) { _ = try suite.select("tiny2") }
+        #expect(try suite.select("all").map(\.name) == ["tiny"])
+    }
+}
