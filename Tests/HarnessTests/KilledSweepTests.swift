@@ -17,7 +17,7 @@ import Glibc
 private let attnlabBinary = harnessRepoRoot.appendingPathComponent(".build/debug/attnlab").path
 
 /// Metrics that measure wall time, not the model: they differ between two identical runs.
-private let timeMetrics: Set<String> = ["train_seconds", "train_tokens_per_second"]
+private let timeMetrics: Set<String> = ["train_seconds", "train_tokens_per_second", "run_seconds"]
 
 private func attnlab(_ arguments: [String], in directory: String) throws -> Process {
     let p = Process()

@@ -10,7 +10,7 @@ import TensorCore
 
 /// A merged CSV as rows without the provenance columns (commit, date, machine…), which
 /// legitimately differ between two runs of the same sweep.
-func rowsWithoutProvenance(_ path: String, droppingMetrics: Set<String> = []) throws -> [[String]] {
+func rowsWithoutProvenance(_ path: String, droppingMetrics: Set<String> = ["run_seconds"]) throws -> [[String]] {
     let text = try String(contentsOfFile: path, encoding: .utf8)
     let table = try CSVTable.parse(text)
     let keep = table.header.indices.filter { !Provenance.header.contains(table.header[$0]) }
