@@ -18,6 +18,10 @@ private let attnlabBinary = harnessRepoRoot.appendingPathComponent(".build/debug
 
 /// Metrics that measure wall time, not the model: they differ between two identical runs.
 private let timeMetrics: Set<String> = ["train_seconds", "train_tokens_per_second", "run_seconds"]
+/// Rows one smoke training run writes: accuracy, best_accuracy, steps, train_seconds, train_tokens_per_second,
+/// parameters, kv_elements_per_token, kv_bytes_per_token, kv_elements_at_seq_len, run_seconds, and one
+/// curve point (eval_accuracy, train_loss).
+private let rowsPerRun = 12
 
 private func attnlab(_ arguments: [String], in directory: String) throws -> Process {
     let p = Process()
@@ -72,7 +76,7 @@ struct KilledSweepTests {
         let store = ShardStore(results: killedResults)
         for run in runs where shards.contains("\(run.key).csv") {
             let rows = try store.read(run, .smoke, spec: spec)
-            #expect(rows.count == 11, "\(run.key) has \(rows.count) rows")
+            #expect(rows.count == rowsPerRun, "\(run.key) has \(rows.count) rows")
         }
         // Besides the machine lock, anything else is an interrupted write's temporary file.
         for name in left where name.hasPrefix(".") && name != ".machine.lock" {
@@ -100,6 +104,6 @@ struct KilledSweepTests {
         let seedIndex = header.firstIndex(of: "seed")!, variantIndex = header.firstIndex(of: "variant")!
         let runsPresent = Set(resumed.map { "\($0[variantIndex])/\($0[seedIndex])" })
         #expect(runsPresent == Set(runs.map { "\($0.variant)/\($0.seed)" }))
-        #expect(resumed.count == runs.count * (11 - timeMetrics.count))
+        #expect(resumed.count == runs.count * (rowsPerRun - timeMetrics.count))
     }
 }
