@@ -41,6 +41,7 @@ test: deps
 # one after another even under make -j; run them on an otherwise idle machine.
 bench: release
 	@mkdir -p $(BENCH_DIR)
+	$(RELEASE_BIN)/attnlab-bench machine --out $(BENCH_DIR)/machine.csv
 	$(RELEASE_BIN)/attnlab-bench matmul --out $(BENCH_DIR)/matmul.csv
 	$(RELEASE_BIN)/attnlab-bench attention --out $(BENCH_DIR)/attention.csv
 	$(RELEASE_BIN)/attnlab-bench train --out $(BENCH_DIR)/train.csv
