@@ -2,8 +2,8 @@
 // MLA in both its naive and absorbed forms): causal, optionally windowed attention of
 // new query tokens over key rows, with BLAS for both products. Tiled over query
 // blocks, so the scores held at once are [block, keys]: O(T·block) memory, never
-// all heads' [T, T]. A decode step (one token) treats the query heads of a kv group as
-// the rows of one product, so each cached key is read once per group, not once per head.
+// all heads' [T, T]. A decode step (one token) goes to `DecodeKernel`: one pass over
+// the cache with an online softmax, each cached key read once for all heads of its group.
 
 import Foundation
 import TensorCore
@@ -27,19 +27,20 @@ enum SoftmaxKernel {
         let rowsPerBlock = min(queryBlock, window ?? queryBlock)
         let lastKey = firstKeyPosition + keyCount - 1
         precondition(lastKey == p0 + t - 1, "keys end at position \(lastKey) but queries at \(p0 + t - 1)")
-        let needed = (t == 1 ? r : min(rowsPerBlock, t)) * keyCount
+        if t == 1 {
+            // Decode: one pass over the visible rows, which are contiguous here.
+            let lo = window.map { max(firstKeyPosition, p0 - $0 + 1) } ?? firstKeyPosition
+            let segment = KVSegment(k: k + (lo - firstKeyPosition) * ldk, v: v + (lo - firstKeyPosition) * ldv, count: p0 - lo + 1)
+            decode(q: q, heads: heads, kvHeads: kvHeads, keyDim: dk, valueDim: dv, first: segment, second: nil,
+                   ldk: ldk, ldv: ldv, scale: scale, out: out, scratch: &scratch)
+            return
+        }
+        let needed = min(rowsPerBlock, t) * keyCount
         if scratch.count < needed { scratch = [Float](repeating: 0, count: needed) }
         scratch.withUnsafeMutableBufferPointer { s in
             let scores = s.baseAddress!
             for g in 0..<kvHeads {
                 let kG = k + g * dk, vG = v + g * dv
-                if t == 1 {
-                    // Decode: the r query heads of group g are adjacent rows of one product.
-                    block(q: q + g * r * dk, ldq: dk, rows: r, firstRowPosition: p0, rowsShareOnePosition: true,
-                          k: kG, ldk: ldk, v: vG, ldv: ldv, firstKeyPosition: firstKeyPosition, lastKey: lastKey,
-                          window: window, dk: dk, dv: dv, scale: scale, scores: scores, out: out + g * r * dv, ldo: dv)
-                    continue
-                }
                 for h in (g * r)..<((g + 1) * r) {
                     var i0 = 0
                     while i0 < t {
@@ -52,6 +53,23 @@ enum SoftmaxKernel {
                     }
                 }
             }
+        }
+    }
+
+    /// One query token (q [H, dk], out [H, dv], heads adjacent) over the rows of `first`
+    /// then `second`: `DecodeKernel` with its workspace in `scratch`.
+    static func decode(
+        q: UnsafePointer<Float>, heads: Int, kvHeads: Int, keyDim dk: Int, valueDim dv: Int,
+        first: KVSegment, second: KVSegment?, ldk: Int, ldv: Int, scale: Float,
+        out: UnsafeMutablePointer<Float>, scratch: inout [Float]
+    ) {
+        let n = first.count + (second?.count ?? 0)
+        let workers = DecodeKernel.workers(keys: n)
+        let needed = DecodeKernel.workspaceCount(heads: heads, keyDim: dk, valueDim: dv, workers: workers)
+        if scratch.count < needed { scratch = [Float](repeating: 0, count: needed) }
+        scratch.withUnsafeMutableBufferPointer { s in
+            DecodeKernel.attend(q: q, heads: heads, kvHeads: kvHeads, keyDim: dk, valueDim: dv, first: first, second: second,
+                                ldk: ldk, ldv: ldv, scale: scale, out: out, workspace: s.baseAddress!, workers: workers)
         }
     }
 
