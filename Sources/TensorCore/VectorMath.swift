@@ -86,7 +86,8 @@ public enum VectorMath {
         var m = V(repeating: -.infinity)
         var j = 0
         while j &+ 8 <= count {
-            m = pointwiseMax(m, load(UnsafePointer(row + j)))
+            let x = load(row + j)
+            m = m.replacing(with: x, where: x .> m)  // (pointwiseMax is not inlined)
             j &+= 8
         }
         var best = m.max()
