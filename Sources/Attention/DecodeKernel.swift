@@ -118,7 +118,13 @@ enum DecodeKernel {
             for j in 0..<nc {
                 for g in 0..<kvHeads {
                     let kg = row + g * dk
-                    for h in (g * r)..<((g + 1) * r) { scores[h * chunk + j] = VectorMath.dot(qs + h * dk, kg, count: dk) }
+                    var h = g * r
+                    // Four heads of a group at a time: each slice of the key is loaded once.
+                    while h + 4 <= (g + 1) * r {
+                        dot4(qs + h * dk, kg, dk: dk, into: scores + h * chunk + j, stride: chunk)
+                        h += 4
+                    }
+                    while h < (g + 1) * r { scores[h * chunk + j] = VectorMath.dot(qs + h * dk, kg, count: dk); h += 1 }
                 }
                 row += ldk
             }
@@ -134,21 +140,101 @@ enum DecodeKernel {
                 }
                 l[h] += VectorMath.expShiftedSum(s, count: nc, shift: newM)
             }
-            // acc[h] += Σ_j p[h, j] · v_{j, g(h)}, two rows per pass.
-            var vRow = v + c0 * ldv
-            var j = 0
-            while j + 2 <= nc {
-                for h in 0..<heads {
-                    let vg = vRow + (h / r) * dv
-                    VectorMath.axpy2(acc + h * dv, n: dv, scores[h * chunk + j], vg, scores[h * chunk + j + 1], vg + ldv)
+            if r >= 4 {
+                // acc[h] += Σ_j p[h, j] · v_{j, g(h)}: four heads of a group at a time, their
+                // sums in registers across the chunk's rows, each value slice loaded once.
+                for g in 0..<kvHeads {
+                    var h = g * r
+                    while h + 4 <= (g + 1) * r {
+                        weightedRows4(acc + h * dv, dv: dv, weights: scores + h * chunk, stride: chunk, rows: nc,
+                                      v: v + c0 * ldv + g * dv, ldv: ldv)
+                        h += 4
+                    }
+                    while h < (g + 1) * r {
+                        VectorMath.weightedRowSum(acc + h * dv, n: dv, beta: 1, weights: scores + h * chunk, rows: nc,
+                                                  x: v + c0 * ldv + g * dv, ldx: ldv)
+                        h += 1
+                    }
                 }
-                vRow += 2 * ldv
-                j += 2
-            }
-            if j < nc {
-                for h in 0..<heads { VectorMath.axpy(acc + h * dv, n: dv, scores[h * chunk + j], vRow + (h / r) * dv) }
+            } else {
+                // acc[h] += Σ_j p[h, j] · v_{j, g(h)}, token-major, two rows per pass: the
+                // rows stream through memory front to back (one head per row slice).
+                var vRow = v + c0 * ldv
+                var j = 0
+                while j + 2 <= nc {
+                    for h in 0..<heads {
+                        let vg = vRow + (h / r) * dv
+                        VectorMath.axpy2(acc + h * dv, n: dv, scores[h * chunk + j], vg, scores[h * chunk + j + 1], vg + ldv)
+                    }
+                    vRow += 2 * ldv
+                    j += 2
+                }
+                if j < nc {
+                    for h in 0..<heads { VectorMath.axpy(acc + h * dv, n: dv, scores[h * chunk + j], vRow + (h / r) * dv) }
+                }
             }
             c0 += nc
+        }
+    }
+
+    /// out[i·stride] = q_i · k for the four queries q_i = q + i·dk.
+    @inline(__always)
+    static func dot4(_ q: UnsafePointer<Float>, _ k: UnsafePointer<Float>, dk: Int,
+                     into out: UnsafeMutablePointer<Float>, stride: Int) {
+        typealias V = SIMD8<Float>
+        let q1 = q + dk, q2 = q1 + dk, q3 = q2 + dk
+        var a0 = V(), a1 = V(), a2 = V(), a3 = V()
+        var d = 0
+        while d + 8 <= dk {
+            let kv = VectorMath.load(k + d)
+            a0 = a0.addingProduct(VectorMath.load(q + d), kv)
+            a1 = a1.addingProduct(VectorMath.load(q1 + d), kv)
+            a2 = a2.addingProduct(VectorMath.load(q2 + d), kv)
+            a3 = a3.addingProduct(VectorMath.load(q3 + d), kv)
+            d += 8
+        }
+        var s0 = a0.sum(), s1 = a1.sum(), s2 = a2.sum(), s3 = a3.sum()
+        while d < dk {
+            let kd = k[d]
+            s0 += q[d] * kd; s1 += q1[d] * kd; s2 += q2[d] * kd; s3 += q3[d] * kd
+            d += 1
+        }
+        out[0] = s0; out[stride] = s1; out[2 * stride] = s2; out[3 * stride] = s3
+    }
+
+    /// acc_i[0 ..< dv] += Σ_j w_i[j] · v_j for four heads i (acc_i = acc + i·dv, w_i = weights
+    /// + i·stride) over rows v_j = v + j·ldv, j < rows; 8 columns × 4 heads in registers.
+    @inline(__always)
+    static func weightedRows4(_ acc: UnsafeMutablePointer<Float>, dv: Int, weights w: UnsafePointer<Float>, stride: Int,
+                              rows: Int, v: UnsafePointer<Float>, ldv: Int) {
+        typealias V = SIMD8<Float>
+        let w1 = w + stride, w2 = w1 + stride, w3 = w2 + stride
+        let y0 = acc, y1 = acc + dv, y2 = y1 + dv, y3 = y2 + dv
+        var d = 0
+        while d + 8 <= dv {
+            var a0 = VectorMath.load(y0 + d), a1 = VectorMath.load(y1 + d)
+            var a2 = VectorMath.load(y2 + d), a3 = VectorMath.load(y3 + d)
+            var row = v + d
+            for j in 0..<rows {
+                let x = VectorMath.load(row)
+                a0 = a0.addingProduct(V(repeating: w[j]), x)
+                a1 = a1.addingProduct(V(repeating: w1[j]), x)
+                a2 = a2.addingProduct(V(repeating: w2[j]), x)
+                a3 = a3.addingProduct(V(repeating: w3[j]), x)
+                row += ldv
+            }
+            VectorMath.store(a0, y0 + d); VectorMath.store(a1, y1 + d)
+            VectorMath.store(a2, y2 + d); VectorMath.store(a3, y3 + d)
+            d += 8
+        }
+        while d < dv {
+            var s0 = y0[d], s1 = y1[d], s2 = y2[d], s3 = y3[d]
+            for j in 0..<rows {
+                let x = v[j * ldv + d]
+                s0 += w[j] * x; s1 += w1[j] * x; s2 += w2[j] * x; s3 += w3[j] * x
+            }
+            y0[d] = s0; y1[d] = s1; y2[d] = s2; y3[d] = s3
+            d += 1
         }
     }
 }
