@@ -21,7 +21,8 @@ enum MachineBench {
                                  [--repeats K] [--triad-mib M] [--quick]
     Peak OpenBLAS sgemm GFLOP/s (square sizes, median of K repeats, per thread count) and
     STREAM-style triad bandwidth a = b + s·c (3 arrays of M MiB; 12 bytes per element).
-    metrics: sgemm median_gflops per size, sgemm_peak_gflops; triad median_gbps, best_gbps.
+    metrics: sgemm median_gflops per size, sgemm_peak_gflops; triad median_gbps, best_gbps;
+    system load_average_1m_before/after (the ceilings hold only on an idle machine).
     --quick: size 512, 64 MiB arrays, 3 repeats (a smoke run, not a measurement).
     """
 
@@ -44,6 +45,10 @@ enum MachineBench {
         func add(_ bench: String, _ threads: Int, _ size: String, _ metric: String, _ value: Double, _ unit: String, blasThreads: Int) {
             rows.append([bench, String(threads), size, metric, String(value), unit] + provenance.columns(blasThreads: blasThreads))
         }
+
+        // The 1-minute load average before and after: these ceilings are only as good as
+        // the machine is idle (another process's load halves them), so the CSV says.
+        add("system", cores, "", "load_average_1m_before", loadAverage(), "load", blasThreads: savedThreads)
 
         // sgemm
         var rng = Xoshiro256StarStar(seed: 0x6D61_6368)  // "mach"
@@ -115,8 +120,18 @@ enum MachineBench {
                          bytesPerPass / med / 1e9, bytesPerPass / times.min()! / 1e9))
         }
 
+        add("system", cores, "", "load_average_1m_after", loadAverage(), "load", blasThreads: savedThreads)
+        print(String(format: "  load average (1 min) %.2f before, %.2f after, on %d logical cores", Double(rows[0][4]) ?? .nan,
+                     Double(rows[rows.count - 1][4]) ?? .nan, cores))
         try CSV.writeAtomically(CSV.render(header: header, rows: rows), to: out)
         print("wrote \(rows.count) rows to \(out)")
+    }
+
+    /// The 1-minute load average from /proc/loadavg (NaN where there is none).
+    static func loadAverage() -> Double {
+        guard let text = try? String(contentsOfFile: "/proc/loadavg", encoding: .utf8),
+              let first = text.split(separator: " ").first, let v = Double(first) else { return .nan }
+        return v
     }
 
     /// Runs body(lo, hi) over `threads` contiguous slices of 0..<count, concurrently.
