@@ -139,6 +139,7 @@ check-clusters: deps
 # --- benchmarks (release build, serialised: lines of one recipe) ---
 bench: release
 	@mkdir -p $(BENCH_DIR)
+	$(BENCH_BIN) machine --out $(BENCH_DIR)/machine.csv
 	$(BENCH_BIN) matmul --out $(BENCH_DIR)/matmul.csv
 	$(BENCH_BIN) attention --out $(BENCH_DIR)/attention.csv
 	$(BENCH_BIN) train --out $(BENCH_DIR)/train.csv

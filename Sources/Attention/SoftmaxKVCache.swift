@@ -67,8 +67,35 @@ final class SoftmaxKVCache: AttentionCache {
         let newK = newKeys[(bi * t * rw)..<((bi + 1) * t * rw)]
         let newV = newValues[(bi * t * rw)..<((bi + 1) * t * rw)]
         let qOffset = bi * t * heads * headDim
-        if let w = window {
-            // Keys visible to this step: the last min(p0, w) cached positions, in order, then the new ones.
+        if let w = window, t == 1 {
+            // Decode: store the new token first, in the slot of position p0 − w, which the
+            // query no longer sees; the ring then holds exactly the visible keys, attended
+            // in position order as two contiguous runs of slots, without copying.
+            if p0 < w {
+                keys[bi].append(contentsOf: newK)
+                values[bi].append(contentsOf: newV)
+            } else {
+                let slot = (p0 % w) * rw
+                keys[bi].replaceSubrange(slot..<(slot + rw), with: newK)
+                values[bi].replaceSubrange(slot..<(slot + rw), with: newV)
+            }
+            let filled = min(p0 + 1, w), oldest = p0 + 1 < w ? 0 : (p0 + 1) % w  // slot of the first visible position
+            keys[bi].withUnsafeBufferPointer { k in
+                values[bi].withUnsafeBufferPointer { v in
+                    queries.withUnsafeBufferPointer { q in
+                        output.withUnsafeMutableBufferPointer { o in
+                            let k0 = k.baseAddress!, v0 = v.baseAddress!
+                            let first = KVSegment(k: k0 + oldest * rw, v: v0 + oldest * rw, count: filled - oldest)
+                            let second = oldest > 0 ? KVSegment(k: k0, v: v0, count: oldest) : nil
+                            SoftmaxKernel.decode(q: q.baseAddress! + qOffset, heads: heads, kvHeads: kvHeads, keyDim: headDim,
+                                                 valueDim: headDim, first: first, second: second, ldk: rw, ldv: rw, scale: scale,
+                                                 out: o.baseAddress! + qOffset, scratch: &scratch)
+                        }
+                    }
+                }
+            }
+        } else if let w = window {
+            // Prefill: keys visible to this step: the last min(p0, w) cached positions, in order, then the new ones.
             let old = min(p0, w)
             orderedKeys.removeAll(keepingCapacity: true)
             orderedValues.removeAll(keepingCapacity: true)

@@ -2,14 +2,26 @@
 // MLA in both its naive and absorbed forms): causal, optionally windowed attention of
 // new query tokens over key rows, with BLAS for both products. Tiled over query
 // blocks, so the scores held at once are [block, keys]: O(T·block) memory, never
-// all heads' [T, T]. A decode step (one token) treats the query heads of a kv group as
-// the rows of one product, so each cached key is read once per group, not once per head.
+// all heads' [T, T]. A decode step (one token) goes to `DecodeKernel`: one pass over
+// the cache with an online softmax, each cached key read once for all heads of its group.
 
+import Dispatch
 import Foundation
 import TensorCore
 
 enum SoftmaxKernel {
-    static let queryBlock = 64
+    /// Query rows per block: large blocks amortise OpenBLAS's packing of the keys and
+    /// values over more rows (64 → 256 rows cut prefill CPU time by about a fifth here).
+    /// A block of b rows also multiplies the masked half of its b × b diagonal square, a
+    /// fraction of about b / t of the causal work: so b = t / 8 clamped to 64 … 256, and
+    /// no more rows than keep a block's scores within `maxScoresPerBlock`.
+    static let queryBlock = 256
+    static let minQueryBlock = 64
+    /// At most this many scores per block and worker (32 MiB of Float).
+    static let maxScoresPerBlock = 8 << 20
+    /// Prefill runs heads on several threads when t · keys · heads reaches this (about a
+    /// millisecond of work; below it the threads' start costs more than they save).
+    static let parallelMinimumWork: Double = 2_097_152
 
     /// Queries q [t, H, dk] (token stride ldq) at positions p0 ..< p0 + t; keys k and
     /// values v as rows at positions firstKeyPosition ..< firstKeyPosition + keyCount
@@ -24,45 +36,80 @@ enum SoftmaxKernel {
         let r = heads / kvHeads
         // A window narrower than the block would leave most of each block's keys masked:
         // blocks of at most w rows keep the masked work below the visible work.
-        let rowsPerBlock = min(queryBlock, window ?? queryBlock)
+        let rowsPerBlock = min(max(minQueryBlock, min(queryBlock, t / 8, maxScoresPerBlock / max(1, keyCount))), window ?? queryBlock)
         let lastKey = firstKeyPosition + keyCount - 1
         precondition(lastKey == p0 + t - 1, "keys end at position \(lastKey) but queries at \(p0 + t - 1)")
-        let needed = (t == 1 ? r : min(rowsPerBlock, t)) * keyCount
-        if scratch.count < needed { scratch = [Float](repeating: 0, count: needed) }
+        if t == 1 {
+            // Decode: one pass over the visible rows, which are contiguous here.
+            let lo = window.map { max(firstKeyPosition, p0 - $0 + 1) } ?? firstKeyPosition
+            let segment = KVSegment(k: k + (lo - firstKeyPosition) * ldk, v: v + (lo - firstKeyPosition) * ldv, count: p0 - lo + 1)
+            decode(q: q, heads: heads, kvHeads: kvHeads, keyDim: dk, valueDim: dv, first: segment, second: nil,
+                   ldk: ldk, ldv: ldv, scale: scale, out: out, scratch: &scratch)
+            return
+        }
+        // Query heads are independent: with enough work they are shared out over threads
+        // (worker w takes heads w, w + nw, …), each with its own scores and OpenBLAS on
+        // one thread inside, so a head's numbers do not depend on the thread count.
+        let rowsHeld = min(rowsPerBlock, t)
+        let perWorker = rowsHeld * keyCount + rowsHeld  // scores, then the rows' 1/Σ
+        let work = Double(t) * Double(keyCount) * Double(heads)
+        let nw = work >= parallelMinimumWork ? max(1, min(BLAS.threads, heads)) : 1
+        if scratch.count < nw * perWorker { scratch = [Float](repeating: 0, count: nw * perWorker) }
         scratch.withUnsafeMutableBufferPointer { s in
-            let scores = s.baseAddress!
-            for g in 0..<kvHeads {
-                let kG = k + g * dk, vG = v + g * dv
-                if t == 1 {
-                    // Decode: the r query heads of group g are adjacent rows of one product.
-                    block(q: q + g * r * dk, ldq: dk, rows: r, firstRowPosition: p0, rowsShareOnePosition: true,
-                          k: kG, ldk: ldk, v: vG, ldv: ldv, firstKeyPosition: firstKeyPosition, lastKey: lastKey,
-                          window: window, dk: dk, dv: dv, scale: scale, scores: scores, out: out + g * r * dv, ldo: dv)
-                    continue
-                }
-                for h in (g * r)..<((g + 1) * r) {
+            let base = s.baseAddress!
+            // FLOPs issued on the workers' threads are counted per worker and added after.
+            let callerCounter = BLAS.flopCounter
+            let counters = (0..<nw).map { _ in callerCounter.map { _ in BLAS.FLOPCounter() } }
+            let run: (Int) -> Void = { w in BLAS.$flopCounter.withValue(counters[w]) {
+                let scores = base + w * perWorker, inverseSums = scores + rowsHeld * keyCount
+                for h in stride(from: w, to: heads, by: nw) {
+                    let g = h / r
+                    let kG = k + g * dk, vG = v + g * dv
                     var i0 = 0
                     while i0 < t {
                         let nq = min(rowsPerBlock, t - i0)
-                        block(q: q + i0 * ldq + h * dk, ldq: ldq, rows: nq, firstRowPosition: p0 + i0, rowsShareOnePosition: false,
+                        block(q: q + i0 * ldq + h * dk, ldq: ldq, rows: nq, firstRowPosition: p0 + i0,
                               k: kG, ldk: ldk, v: vG, ldv: ldv, firstKeyPosition: firstKeyPosition, lastKey: p0 + i0 + nq - 1,
-                              window: window, dk: dk, dv: dv, scale: scale, scores: scores,
+                              window: window, dk: dk, dv: dv, scale: scale, scores: scores, inverseSums: inverseSums,
                               out: out + i0 * ldo + h * dv, ldo: ldo)
                         i0 += nq
                     }
                 }
+            } }
+            if nw == 1 {
+                run(0)
+            } else {
+                BLAS.singleThreaded { DispatchQueue.concurrentPerform(iterations: nw, execute: run) }
             }
+            if let callerCounter { for c in counters { callerCounter.flops += c?.flops ?? 0 } }
+        }
+    }
+
+    /// One query token (q [H, dk], out [H, dv], heads adjacent) over the rows of `first`
+    /// then `second`: `DecodeKernel` with its workspace in `scratch`.
+    static func decode(
+        q: UnsafePointer<Float>, heads: Int, kvHeads: Int, keyDim dk: Int, valueDim dv: Int,
+        first: KVSegment, second: KVSegment?, ldk: Int, ldv: Int, scale: Float,
+        out: UnsafeMutablePointer<Float>, scratch: inout [Float]
+    ) {
+        let n = first.count + (second?.count ?? 0)
+        let workers = DecodeKernel.workers(keys: n)
+        let needed = DecodeKernel.workspaceCount(heads: heads, keyDim: dk, valueDim: dv, workers: workers)
+        if scratch.count < needed { scratch = [Float](repeating: 0, count: needed) }
+        scratch.withUnsafeMutableBufferPointer { s in
+            DecodeKernel.attend(q: q, heads: heads, kvHeads: kvHeads, keyDim: dk, valueDim: dv, first: first, second: second,
+                                ldk: ldk, ldv: ldv, scale: scale, out: out, workspace: s.baseAddress!, workers: workers)
         }
     }
 
     /// One block of query rows against the keys they may see. Row i sits at position
-    /// firstRowPosition + i (or firstRowPosition for all rows of a decode group).
+    /// firstRowPosition + i.
     @inline(__always)
     static func block(
-        q: UnsafePointer<Float>, ldq: Int, rows: Int, firstRowPosition: Int, rowsShareOnePosition: Bool,
+        q: UnsafePointer<Float>, ldq: Int, rows: Int, firstRowPosition: Int,
         k: UnsafePointer<Float>, ldk: Int, v: UnsafePointer<Float>, ldv: Int, firstKeyPosition: Int, lastKey: Int,
         window: Int?, dk: Int, dv: Int, scale: Float, scores: UnsafeMutablePointer<Float>,
-        out: UnsafeMutablePointer<Float>, ldo: Int
+        inverseSums: UnsafeMutablePointer<Float>, out: UnsafeMutablePointer<Float>, ldo: Int
     ) {
         // Keys any row may see: from the first row's window start to the last row.
         let lo = window.map { max(firstKeyPosition, firstRowPosition - $0 + 1) } ?? firstKeyPosition
@@ -71,22 +118,22 @@ enum SoftmaxKernel {
         // scores[rows, nk] = scale · Q Kᵀ
         BLAS.gemm(transA: false, transB: true, m: rows, n: nk, k: dk, alpha: scale,
                   a: q, lda: ldq, b: kRows, ldb: ldk, c: scores, ldc: nk)
+        // Unnormalised probabilities e^(s − max) over each row's visible columns a … b and
+        // zeros elsewhere (vectorised exp, one pass); each output row is divided by its
+        // sum after the value product, which costs dv, not nk, multiplications per row.
         for i in 0..<rows {
-            let p = rowsShareOnePosition ? firstRowPosition : firstRowPosition + i
+            let p = firstRowPosition + i
             let first = window.map { max(lo, p - $0 + 1) } ?? lo
             let row = scores + i * nk
             let a = first - lo, b = p - lo  // visible columns a ... b
-            var m = -Float.infinity
-            for j in a...b { m = max(m, row[j]) }
-            var total: Float = 0
-            for j in a...b { let e = Foundation.exp(row[j] - m); row[j] = e; total += e }
-            let inv = 1 / total
-            for j in 0..<a { row[j] = 0 }
-            for j in a...b { row[j] *= inv }
-            if b + 1 < nk { for j in (b + 1)..<nk { row[j] = 0 } }
+            let m = VectorMath.max(row + a, count: b - a + 1)
+            inverseSums[i] = 1 / VectorMath.expShiftedSum(row + a, count: b - a + 1, shift: m)
+            if a > 0 { row.update(repeating: 0, count: a) }
+            if b + 1 < nk { (row + b + 1).update(repeating: 0, count: nk - b - 1) }
         }
-        // out[rows, dv] = P V
+        // out[rows, dv] = P V, then row i times 1/Σ_i
         BLAS.gemm(transA: false, transB: false, m: rows, n: dv, k: nk,
                   a: scores, lda: nk, b: vRows, ldb: ldv, c: out, ldc: ldo)
+        for i in 0..<rows { VectorMath.scale(out + i * ldo, n: dv, by: inverseSums[i]) }
     }
 }

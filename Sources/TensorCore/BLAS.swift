@@ -3,6 +3,7 @@
 // products to sgemv (this OpenBLAS does not do that itself for M = 1 GEMMs).
 
 import CBLAS
+import Foundation
 
 public enum BLAS {
     /// Counts the FLOPs (2 per multiply-add) of every product issued through `gemm` and
@@ -19,6 +20,27 @@ public enum BLAS {
     public static func setThreads(_ n: Int) {
         precondition(n >= 1, "OpenBLAS thread count \(n) must be at least 1")
         openblas_set_num_threads(Int32(n))
+    }
+
+    private static let singleThreadedLock = NSLock()
+    nonisolated(unsafe) private static var singleThreadedDepth = 0
+    nonisolated(unsafe) private static var threadsOutside = 1
+
+    /// Runs `body` with OpenBLAS on one thread, for code that calls BLAS from several
+    /// threads of its own (threads over heads); restores the thread count after. Nested
+    /// and concurrent uses share one region: the first entry sets 1, the last exit restores.
+    public static func singleThreaded<R>(_ body: () throws -> R) rethrows -> R {
+        singleThreadedLock.lock()
+        if singleThreadedDepth == 0 { threadsOutside = threads; openblas_set_num_threads(1) }
+        singleThreadedDepth += 1
+        singleThreadedLock.unlock()
+        defer {
+            singleThreadedLock.lock()
+            singleThreadedDepth -= 1
+            if singleThreadedDepth == 0 { openblas_set_num_threads(Int32(threadsOutside)) }
+            singleThreadedLock.unlock()
+        }
+        return try body()
     }
 
     /// The number of threads OpenBLAS uses now.

@@ -36,10 +36,9 @@ extension Tensor {
                             for j in 0..<n { y[j] = 0 }
                             continue
                         }
-                        var total: Float = 0
-                        for j in 0..<n { let e = Foundation.exp(y[j] - rowMax); y[j] = e; total += e }
-                        let inv = 1 / total
-                        for j in 0..<n { y[j] *= inv }
+                        // e^(y − max) eight lanes at a time (masked −∞ entries give exactly 0).
+                        let total = VectorMath.expShiftedSum(y, count: n, shift: rowMax)
+                        VectorMath.scale(y, n: n, by: 1 / total)
                     }
                 }
             }

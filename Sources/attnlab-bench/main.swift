@@ -11,10 +11,11 @@ import Foundation
 import TensorCore
 
 enum Benchmark: String, CaseIterable {
-    case matmul, attention, train
+    case machine, matmul, attention, train
 
     var summary: String {
         switch self {
+        case .machine: return "peak sgemm GFLOP/s and STREAM triad memory bandwidth (the roofline ceilings)"
         case .matmul: return "Tensor.matmul against direct cblas_sgemm/sgemv calls"
         case .attention: return "prefill and decode time of every mechanism against context length"
         case .train: return "training tokens/s of the reference tiny model per mechanism"
@@ -23,6 +24,7 @@ enum Benchmark: String, CaseIterable {
 
     var usage: String {
         switch self {
+        case .machine: return MachineBench.usage
         case .matmul: return MatmulBench.usage
         case .attention: return AttentionBench.usage
         case .train: return TrainBench.usage
@@ -31,6 +33,7 @@ enum Benchmark: String, CaseIterable {
 
     func run(_ arguments: [String]) throws {
         switch self {
+        case .machine: try MachineBench.run(arguments)
         case .matmul: try MatmulBench.run(arguments)
         case .attention: try AttentionBench.run(arguments)
         case .train: try TrainBench.run(arguments)

@@ -159,7 +159,7 @@ struct ConformanceTests {
     /// The analytic FLOPs against the FLOPs of the matrix products the implementation
     /// actually issues (counted in BLAS.gemm): equal for decode steps and one-token
     /// prefills; for long prefills at least the causal count and at most 1.5× it (the
-    /// kernel also multiplies the masked part of each 64-row query block).
+    /// kernel also multiplies the masked part of each query block, 64 rows at this length).
     @Test(arguments: allCases)
     func flopFormulasMatchTheProductsIssued(_ c: Case) throws {
         let m = try c.make()

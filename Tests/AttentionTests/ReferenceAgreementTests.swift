@@ -100,8 +100,9 @@ struct ReferenceAgreementTests {
 
 @Suite("Long sequences: the tiled inference kernel across query blocks")
 struct LongSequenceTests {
-    /// T = 150 spans three 64-row query blocks; windows 20 and 100 put each block's first
-    /// visible key at a different place; prompts of 70 and 129 cross block boundaries.
+    /// Windows 20 and 100 make blocks of 20 and 100 query rows, so T = 150 spans several
+    /// and each block's first visible key sits at a different place; prompts of 70 and 129
+    /// cross block boundaries. (Full-length 256-row blocks: PrefillKernelTests.)
     @Test(arguments: [(Variant.swa, 20), (.swa, 100), (.gqa, 0), (.mha, 0), (.mqa, 0), (.mla, 0), (.linear, 0)], [70, 129])
     func prefillAndDecodeMatchReference(_ variantAndWindow: (Variant, Int), prompt: Int) throws {
         let (v, window) = variantAndWindow
