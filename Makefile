@@ -31,7 +31,7 @@ EXPERIMENTS  := kv-cache-models kv-cache-scaling prefill-scaling decode-scaling 
 CSVS         := $(addprefix $(RESULTS)/,$(addsuffix .csv,$(EXPERIMENTS)))
 
 # Figures and the data each reads (one gnuplot script per figure in paper/figures/).
-FIGURES      := kv-models kv-scaling prefill decode roofline mqar recall-vs-cache passkey curves copying throughput
+FIGURES      := kv-models kv-scaling prefill decode roofline mqar recall-vs-cache passkey curves copying throughput perf
 DATA_kv-models       := $(RESULTS)/kv-cache-models.csv
 DATA_kv-scaling      := $(RESULTS)/kv-cache-scaling.csv
 DATA_prefill         := $(RESULTS)/prefill-scaling.csv
@@ -43,11 +43,12 @@ DATA_passkey         := $(RESULTS)/passkey-distance.csv
 DATA_curves          := $(RESULTS)/mqar-recall.csv
 DATA_copying         := $(RESULTS)/copying.csv $(RESULTS)/selective-copying.csv
 DATA_throughput      := $(RESULTS)/throughput.csv
+DATA_perf            := $(GEN)/perf.csv
 # The headline figures shown in README.md (PNG, committed).
 README_FIGURES := kv-models decode mqar recall-vs-cache passkey
 
 GENERATED    := numbers.tex kv-models.tex table1.tex summary.tex mqar.tex copying.tex selective-copying.tex runtime.tex \
-                summary.md kv-models.md runtime.md prefill-slopes.csv
+                summary.md kv-models.md runtime.md prefill-slopes.csv perf.csv
 
 .PHONY: all test build release experiments report figures readme bench bench-peers deps deps-all clean help \
         check-extension check-pipeline check-clusters $(addprefix run-,$(EXPERIMENTS))
@@ -90,7 +91,7 @@ $(addprefix run-,$(EXPERIMENTS)): run-%: release
 report: paper/report.pdf readme
 
 # One run of the generator writes all of them (a grouped target, GNU make 4.3).
-$(addprefix $(GEN)/,$(GENERATED)) &: $(CSVS) $(BIN)
+$(addprefix $(GEN)/,$(GENERATED)) &: $(CSVS) $(wildcard $(BENCH_DIR)/machine.csv) $(BIN)
 	@mkdir -p $(GEN)
 	$(BIN) report --results $(RESULTS) --out $(GEN) $(CLAIMS)
 
