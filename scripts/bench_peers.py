@@ -196,9 +196,16 @@ class MLALayer:
         kv = (c_kv @ self.w["kv_b_proj.weight"].T).view(b, n, self.h, self.nope + self.dv)
         keys = torch.cat([kv[..., : self.nope], k_r[:, :, None, :].expand(b, n, self.h, self.r)], dim=-1)
         queries = torch.cat([q_c, q_r], dim=-1)                                   # [B, T, H, d_nope + R]
+        values = kv[..., self.nope:]                                              # [B, n, H, d_v]
+        dqk = self.nope + self.r
+        if self.dv < dqk:
+            # SDPA's fused CPU kernel needs one head dim for q, k and v; otherwise it falls back
+            # to the math path, which materialises [B, H, T, n] scores (17 GB at T 16k). Pad the
+            # values with zeros and drop the padding after, as HF's DeepSeek-V2 flash path does.
+            values = F.pad(values, (0, dqk - self.dv))
         o = F.scaled_dot_product_attention(queries.transpose(1, 2), keys.transpose(1, 2),
-                                           kv[..., self.nope:].transpose(1, 2), is_causal=causal, scale=self.scale)
-        return o.transpose(1, 2).reshape(b, t, self.h * self.dv)                 # [B, T, H·d_v]
+                                           values.transpose(1, 2), is_causal=causal, scale=self.scale)
+        return o[..., : self.dv].transpose(1, 2).reshape(b, t, self.h * self.dv)   # [B, T, H·d_v]
 
     def _attend_absorbed(self, q_c, q_r, rows):
         """One token: q̃_i = W_UK,iᵀ q_C,i; attend over the latent rows; o_i = W_UV,i õ_i.
