@@ -145,5 +145,24 @@ bench: release
 	$(BENCH_BIN) attention --out $(BENCH_DIR)/attention.csv
 	$(BENCH_BIN) train --out $(BENCH_DIR)/train.csv
 
+# --- PyTorch peer (not part of test or CI): torch from PyPI in .venv-peers (about 5 GB with
+# the CUDA wheels that `import torch` needs even on CPU), then AttnLab and torch side by side,
+# interleaved, same threads, after a numerical agreement check. PEERS_ARGS=--quick: a smoke run.
+PYTHON        ?= python3
+PEERS_VENV    := .venv-peers
+PEERS_THREADS ?= 2
+PEERS_ARGS    ?=
+
+$(PEERS_VENV)/.installed:
+	$(PYTHON) -m venv $(PEERS_VENV)
+	$(PEERS_VENV)/bin/pip install --quiet --upgrade pip
+	$(PEERS_VENV)/bin/pip install torch safetensors numpy
+	@touch $@
+
+bench-peers: release $(PEERS_VENV)/.installed
+	@mkdir -p $(BENCH_DIR)
+	$(PEERS_VENV)/bin/python scripts/bench_peers.py --bin .build/release --threads $(PEERS_THREADS) \
+	  --out $(BENCH_DIR)/peers.csv $(PEERS_ARGS)
+
 clean:
 	rm -rf .build paper/generated paper/build paper/build.log

@@ -39,6 +39,8 @@ PY
 expect_ok "$BIN" forward --variant gqa --config "$WORK/cfg.json" --input "$WORK/x.safetensors" --output "$WORK/y.safetensors" --decode --save-weights "$WORK/w.safetensors"
 expect_ok "$BIN" forward --variant gqa --config "$WORK/cfg.json" --weights "$WORK/w.safetensors" --input "$WORK/x.safetensors" --output "$WORK/y2.safetensors" --decode
 cmp -s "$WORK/y.safetensors" "$WORK/y2.safetensors" || { echo "FAIL: forward with saved weights differs"; failures=$((failures + 1)); }
+expect_ok "$BIN" forward --variant mla --config "$WORK/cfg.json" --input "$WORK/x.safetensors" --output "$WORK/yp.safetensors" --prefill --mla-path naive
+grep -qa '"y_prefill"' "$WORK/yp.safetensors" || { echo "FAIL: forward --prefill wrote no y_prefill"; failures=$((failures + 1)); }
 
 expect_error "valid: mha, gqa, mqa, swa, linear, mla" "$BIN" forward --variant flash --config "$WORK/cfg.json" --input "$WORK/x.safetensors" --output "$WORK/z.safetensors"
 echo '{"hidden_size": 16, "num_attention_heads": 4, "num_key_value_heads": 3}' > "$WORK/bad.json"

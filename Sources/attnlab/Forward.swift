@@ -15,7 +15,8 @@ struct Forward: ParsableCommand {
         Weights use HF parameter names, matrices stored [out, in]. RoPE pairs (x[i], x[i + D/2]) by
         default (Llama's rotate_half); "interleaved" pairs (x[2i], x[2i+1]).
         The output file holds y = forward(x), and with --decode also y_decode: the same tokens
-        fed one at a time through the KV cache.
+        fed one at a time through the KV cache, and with --prefill also y_prefill: all tokens in one
+        step through a fresh KV cache (the inference prefill path that `attnlab-bench attention` times).
         """
     )
 
@@ -43,7 +44,10 @@ struct Forward: ParsableCommand {
     @Flag(help: "Also run the tokens one at a time through the KV cache (y_decode).")
     var decode = false
 
-    @Option(help: "MLA inference path for --decode: naive or absorbed.")
+    @Flag(help: "Also run all tokens in one step through a fresh KV cache (y_prefill).")
+    var prefill = false
+
+    @Option(help: "MLA inference path for --decode and --prefill: naive or absorbed.")
     var mlaPath: String = "absorbed"
 
     @Option(help: "OpenBLAS threads.")
@@ -64,9 +68,15 @@ struct Forward: ParsableCommand {
         if let mla = layer as? MultiHeadLatentAttention { mla.path = path }
         if let weights { try layer.loadWeights(from: SafeTensorsFile.read(from: weights)) }
         let x = try LayerIO.readInput(path: input, hiddenSize: layer.config.hiddenSize)
-        let result = try LayerIO.run(layer, input: x, decode: decode)
+        var result = try LayerIO.run(layer, input: x, decode: decode)
+        if prefill {
+            let cache = layer.makeCache(batch: x.shape[0], capacity: x.shape[1])
+            let yPrefill = layer.step(x, cache: cache)  // step records no graph
+            result = try SafeTensorsFile(tensors: result.names.map { ($0, try result.tensor(named: $0)) } + [("y_prefill", yPrefill)],
+                                         metadata: result.metadata)
+        }
         if let saveWeights { try layer.weightsFile(metadata: ["variant": v.rawValue]).write(to: saveWeights) }
         try result.write(to: output)
-        print("wrote \(output): y \(x.shape)\(decode ? " and y_decode" : "") for \(v.rawValue)")
+        print("wrote \(output): y \(x.shape)\(decode ? " and y_decode" : "")\(prefill ? " and y_prefill" : "") for \(v.rawValue)")
     }
 }
