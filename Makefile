@@ -154,6 +154,7 @@ PEERS_THREADS ?= 2
 PEERS_ARGS    ?=
 
 $(PEERS_VENV)/.installed:
+	@scripts/install-deps.sh peers
 	$(PYTHON) -m venv $(PEERS_VENV)
 	$(PEERS_VENV)/bin/pip install --quiet --upgrade pip
 	$(PEERS_VENV)/bin/pip install torch safetensors numpy

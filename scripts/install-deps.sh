@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs the system packages AttnLab needs. Idempotent: installs only what is missing.
 #   scripts/install-deps.sh          everything (build, tests, figures, report)
-#   scripts/install-deps.sh build    only what `make test` needs (OpenBLAS)
+#   scripts/install-deps.sh build    only what compiling needs (OpenBLAS)
+#   scripts/install-deps.sh peers    Python with venv, for `make bench-peers` (PyTorch comes from PyPI)
 # On Debian/Ubuntu it uses apt-get (as root, or through sudo); elsewhere it prints
 # the packages to install and exits non-zero.
 set -euo pipefail
@@ -9,11 +10,13 @@ set -euo pipefail
 BUILD_PKGS=(libopenblas-dev pkg-config)
 PLOT_PKGS=(gnuplot-nox libgnuplot-iostream-dev)
 REPORT_PKGS=(texlive-latex-base texlive-latex-recommended latexmk lmodern poppler-utils)
+PEERS_PKGS=(python3 python3-venv)
 
 case "${1:-all}" in
   build) WANT=("${BUILD_PKGS[@]}") ;;
   all)   WANT=("${BUILD_PKGS[@]}" "${PLOT_PKGS[@]}" "${REPORT_PKGS[@]}") ;;
-  *) echo "install-deps.sh: unknown set '$1' (valid: build, all)" >&2; exit 2 ;;
+  peers) WANT=("${PEERS_PKGS[@]}") ;;
+  *) echo "install-deps.sh: unknown set '$1' (valid: build, all, peers)" >&2; exit 2 ;;
 esac
 
 if ! command -v apt-get >/dev/null 2>&1 || ! command -v dpkg-query >/dev/null 2>&1; then
