@@ -48,7 +48,7 @@ DATA_perf            := $(GEN)/perf.csv
 README_FIGURES := kv-models decode mqar recall-vs-cache passkey
 
 GENERATED    := numbers.tex kv-models.tex table1.tex summary.tex mqar.tex copying.tex selective-copying.tex runtime.tex \
-                summary.md kv-models.md runtime.md prefill-slopes.csv perf.csv
+                summary.md kv-models.md runtime.md prefill-slopes.csv perf.csv peers.tex
 
 .PHONY: all test build release experiments report figures readme bench bench-peers deps deps-all clean help \
         check-extension check-pipeline check-clusters $(addprefix run-,$(EXPERIMENTS))
@@ -91,7 +91,7 @@ $(addprefix run-,$(EXPERIMENTS)): run-%: release
 report: paper/report.pdf readme
 
 # One run of the generator writes all of them (a grouped target, GNU make 4.3).
-$(addprefix $(GEN)/,$(GENERATED)) &: $(CSVS) $(wildcard $(BENCH_DIR)/machine.csv) $(BIN)
+$(addprefix $(GEN)/,$(GENERATED)) &: $(CSVS) $(wildcard $(BENCH_DIR)/machine.csv $(BENCH_DIR)/peers.csv) $(BIN)
 	@mkdir -p $(GEN)
 	$(BIN) report --results $(RESULTS) --out $(GEN) $(CLAIMS)
 

@@ -546,6 +546,45 @@ public struct ReportGenerator {
         numbers.add("PerfMLAPct", achieved / bound * 100, decimals: 0, "absorbed MLA decode as % of its binding ceiling")
         numbers.add("PerfMLABound", flops / bytes * ceilings.bandwidthGBps < ceilings.peakGflops ? "memory bandwidth" : "compute", "which ceiling binds absorbed MLA")
         files["perf.csv"] = csv
+        try peers()
+    }
+
+    /// results/bench/peers.csv (make bench-peers), when present: AttnLab against PyTorch on the
+    /// same shapes and threads, and the worst numerical disagreement. Absent: a table saying so.
+    mutating func peers() throws {
+        let path = "\(results)/bench/peers.csv"
+        var table = ReportTable(columns: [("operation", "l"), ("mechanism", "l"), ("tokens", "r"), ("AttnLab", "r"),
+                                          ("PyTorch", "r"), ("AttnLab / PyTorch", "r")], rows: [])
+        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
+            numbers.add("PeersStatus", "not measured (no results/bench/peers.csv; run make bench-peers)", "PyTorch comparison")
+            numbers.add("PeersWorstRelError", "n/a", "worst relative disagreement with PyTorch")
+            numbers.add("PeersTorchVersion", "n/a", "torch version")
+            table.rows.append(["not measured", "", "", "", "", ""])
+            files["peers.tex"] = table.latex
+            return
+        }
+        let parsed: (header: [String], rows: [[String]])
+        do { parsed = try CSVTable.parse(text) } catch { throw HarnessError.failed("report: \(path): \(error)") }
+        let col = Dictionary(uniqueKeysWithValues: parsed.header.enumerated().map { ($1, $0) })
+        guard let op = col["operation"], let v = col["variant"], let tok = col["tokens"], let impl = col["implementation"],
+              let met = col["metric"], let val = col["value"] else { throw HarnessError.failed("report: \(path) lacks its columns") }
+        func time(_ row: [String], _ who: String) -> Double? {
+            parsed.rows.first { $0[op] == row[op] && $0[v] == row[v] && $0[tok] == row[tok] && $0[impl] == who
+                && ($0[met] == "median_seconds" || $0[met] == "median_step_seconds") }.flatMap { Double($0[val]) }
+        }
+        for r in parsed.rows where r[met] == "time_ratio" {
+            guard let a = time(r, "attnlab"), let b = time(r, "pytorch"), let ratio = Double(r[val]) else { continue }
+            let unit = r[op] == "decode" ? 1e3 : 1.0
+            table.rows.append([r[op], Self.label(r[v]), r[tok], formatNumber(a * unit, decimals: r[op] == "decode" ? 2 : 3) + (r[op] == "decode" ? " ms" : " s"),
+                               formatNumber(b * unit, decimals: r[op] == "decode" ? 2 : 3) + (r[op] == "decode" ? " ms" : " s"), formatNumber(ratio, decimals: 2)])
+        }
+        let worst = parsed.rows.filter { $0[met] == "rel_error" }.compactMap { Double($0[val]) }.max() ?? .nan
+        numbers.add("PeersStatus", "measured", "PyTorch comparison")
+        numbers.add("PeersWorstRelError", String(format: "%.1e", worst), "worst relative disagreement with PyTorch")
+        numbers.add("PeersTorchVersion", col["torch_version"].map { parsed.rows.first?[$0] ?? "" } ?? "", "torch version")
+        claim("peers-agree", "AttnLab's attention layers agree with the PyTorch implementation on the same weights and inputs (relative error below 1e-4)",
+              worst < 1e-4, "worst relative error \(worst)")
+        files["peers.tex"] = table.latex
     }
 
     // MARK: helpers
