@@ -47,7 +47,7 @@ let package = Package(
             ],
             exclude: ["README.md"]
         ),
-        .executableTarget(name: "attnlab-bench", dependencies: ["TensorCore", "CBLAS", "Attention", "Models", "Tasks", "Training"], exclude: ["README.md"], swiftSettings: hotSettings),
+        .executableTarget(name: "attnlab-bench", dependencies: ["TensorCore", "CBLAS", "Attention", "Models", "Tasks", "Training", "Harness"], exclude: ["README.md"], swiftSettings: hotSettings),
         .target(name: "TestSupport", dependencies: ["TensorCore"], path: "Tests/TestSupport", exclude: ["README.md"]),
         .testTarget(name: "TensorCoreTests", dependencies: ["TensorCore", "TestSupport"]),
         .testTarget(name: "NNTests", dependencies: ["NN", "TensorCore", "TestSupport"]),

@@ -11,6 +11,7 @@
 
 import Attention
 import Foundation
+import Harness
 import TensorCore
 
 enum AttentionBench {

@@ -13,6 +13,7 @@
 import CBLAS
 import Dispatch
 import Foundation
+import Harness
 import TensorCore
 
 enum MachineBench {

@@ -12,6 +12,7 @@
 
 import CBLAS
 import Foundation
+import Harness
 import TensorCore
 
 /// One product: A is [M, K]; B is [K, N], or [N, K] used transposed (the Linear layer's x·Wᵀ).

@@ -5,6 +5,7 @@
 
 import Attention
 import Foundation
+import Harness
 import Models
 import Tasks
 import TensorCore
