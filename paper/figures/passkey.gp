@@ -1,7 +1,8 @@
 # paper/figures/passkey.gp — passkey retrieval accuracy against distance, per mechanism.
 # Reads results/passkey-distance.csv, metric `accuracy_at_distance`, column `distance`
 # (tokens between the passkey and the question). Marker: mean over seeds; bar: min to max.
-# A dotted vertical line marks the sliding window w of SWA (column `window`), when set.
+# A dotted vertical line marks how far SWA reaches through its L layers, L·(w − 1)
+# (columns `window` and `layers`), when set.
 figdir = system("dirname '".ARG0."'")
 load figdir."/style.gp"
 f = results."/passkey-distance.csv"
@@ -15,7 +16,9 @@ present = agg_present
 if (words(present) == 0) { exit error "passkey.gp: no accuracy_at_distance rows in ".f }
 win = NaN
 stats f using (strcol("variant") eq "swa" && ok(column("window")) ? 1 : 0) nooutput
-if (STATS_sum > 0) { stats f using (strcol("variant") eq "swa" ? column("window") : NaN) nooutput; win = STATS_max }
+if (STATS_sum > 0) { stats f using (strcol("variant") eq "swa" ? column("window") : NaN) nooutput; win = STATS_max
+                    stats f using (strcol("variant") eq "swa" ? column("layers") : NaN) nooutput; nlayers = STATS_max
+                    reach = nlayers * (win - 1) }
 stats $AGG using 2 nooutput
 dmax = STATS_max
 
@@ -26,8 +29,8 @@ set xlabel "Distance from passkey to question (tokens)"
 set ylabel "Passkey accuracy (fraction)"
 set key outside right center vertical
 if (win == win && wordidx(present, "swa") > 0) {
-    set arrow 1 from first win, graph 0 to first win, graph 1 nohead lt sid("swa") dt 3 lw 1
-    set label 1 sprintf("SWA window %d", win) at first win, graph 1 center offset 0,0.7 font fsmall tc lt sid("swa")
+    set arrow 1 from first reach, graph 0 to first reach, graph 1 nohead lt sid("swa") dt 3 lw 1
+    set label 1 sprintf("SWA reach L(w-1) = %d (w = %d, L = %d)", reach, win, nlayers) at first reach, graph 1 center offset 0,0.7 font fsmall tc lt sid("swa")
     set tmargin 2
 }
 ddodge = dmax/150.0

@@ -33,10 +33,13 @@ do for [agg_s in agg_list] {
         plot agg_file using (agg_x(agg_s)):(agg_y(agg_s)) smooth unique
         unset table
         set autoscale xy
+        # smooth unique's table is sorted by x but may repeat its block: keep each x once.
+        agg_last = -1e300
         do for [agg_j=1:|$AGGU|] {
             agg_line = $AGGU[agg_j]
-            if (words(agg_line) >= 3 && strstrt(agg_line, "#") == 0) {
+            if (words(agg_line) >= 3 && strstrt(agg_line, "#") == 0 && real(word(agg_line, 1)) > agg_last) {
                 agg_X = real(word(agg_line, 1))
+                agg_last = agg_X
                 stats agg_file using (abs(agg_x(agg_s) - agg_X) <= 1e-5*abs(agg_X) ? agg_y(agg_s) : NaN) nooutput
                 print sprintf("%d,%.10g,%.10g,%.10g,%.10g,%.10g,%d", sid(agg_s), agg_X, \
                               STATS_mean, STATS_min, STATS_max, STATS_stddev, STATS_records)

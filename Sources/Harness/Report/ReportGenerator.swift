@@ -458,6 +458,13 @@ public struct ReportGenerator {
             }
             files["\(name).tex"] = table.latex
             files["\(name).md"] = table.markdown
+            if name == "copying", lengths.count >= 2 {
+                let linear = lengths.map { t in mean(f.rows("accuracy", ["variant": "linear", "seq_len": String(t)]).map(\.value)) }
+                let mha = lengths.map { t in mean(f.rows("accuracy", ["variant": "mha", "seq_len": String(t)]).map(\.value)) }
+                claim("copying-linear-falls", "MHA copies (at least 99 % of tokens) at every length while linear attention's copying accuracy falls as the string grows",
+                      mha.allSatisfy { $0 >= 0.99 } && zip(linear, linear.dropFirst()).allSatisfy { $0.0 > $0.1 },
+                      "MHA \(mha), linear \(linear) at lengths \(lengths)")
+            }
             if let longest = lengths.last {
                 numbers.add(prefix + "MaxLen", Double(longest), decimals: 0, "\(name) longest sequence")
                 let swaWindow = f.rows("accuracy", ["variant": "swa"]).first?["window"] ?? ""
