@@ -464,6 +464,16 @@ public struct ReportGenerator {
                 claim("copying-linear-falls", "MHA copies (at least 99 % of tokens) at every length while linear attention's copying accuracy falls as the string grows",
                       mha.allSatisfy { $0 >= 0.99 } && zip(linear, linear.dropFirst()).allSatisfy { $0.0 > $0.1 },
                       "MHA \(mha), linear \(linear) at lengths \(lengths)")
+                // A token is copied from L + 1 positions back (string length L = (T − 1)/2);
+                // through its layers the window reaches layers·(w − 1).
+                if let row = f.rows("accuracy", ["variant": "swa"]).first, let w = row.int("window"), let layers = row.int("layers") {
+                    let reach = layers * (w - 1)
+                    let swa = lengths.map { t in (t, mean(f.rows("accuracy", ["variant": "swa", "seq_len": String(t)]).map(\.value))) }
+                    let holds = swa.allSatisfy { (t, acc) in (t - 1) / 2 + 1 <= reach ? acc >= 0.99 : acc < 0.1 }
+                    numbers.add("CopyReach", Double(reach), decimals: 0, "SWA reach in the copying experiment")
+                    claim("copying-swa-reach", "the sliding window copies every token while the copy distance fits within its reach L·(w−1), and fails (below 10 %) beyond",
+                          holds, "reach \(reach); " + swa.map { "T \($0.0): \($0.1)" }.joined(separator: ", "))
+                }
             }
             if let longest = lengths.last {
                 numbers.add(prefix + "MaxLen", Double(longest), decimals: 0, "\(name) longest sequence")
