@@ -12,7 +12,7 @@ if (n == 0) { print "perf.gp: warning: ".f." has no rows (no results/bench/machi
 set xrange [-0.6:n-0.4]
 top = 100 * STATS_max
 set yrange [0:(top > 95 ? 1.15 * top : 110)]
-set rmargin 8
+set rmargin 14
 set ylabel "Achieved / machine ceiling (%)"
 set xtics rotate by -20 left scale 0
 set grid noxtics nomxtics

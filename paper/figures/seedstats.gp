@@ -20,30 +20,19 @@ do for [agg_s in agg_list] {
     stats agg_file using (agg_v = agg_y(agg_s), agg_v == agg_v && agg_x(agg_s) == agg_x(agg_s) ? 1 : 0) nooutput
     if (STATS_sum > 0) {
         agg_present = agg_present." ".agg_s
-        # explicit ranges around the data: autoscaling one x or one y value warns "empty range"
-        # (stats honours set ranges: autoscale again before any stats)
-        set autoscale xy
-        stats agg_file using (ok(agg_y(agg_s)) ? agg_x(agg_s) : NaN) nooutput
-        agg_x0 = STATS_min - abs(STATS_min) - 1; agg_x1 = STATS_max + abs(STATS_max) + 1
-        stats agg_file using (agg_y(agg_s)) nooutput
-        agg_y0 = STATS_min - abs(STATS_min) - 1; agg_y1 = STATS_max + abs(STATS_max) + 1
-        set xrange [agg_x0:agg_x1]
-        set yrange [agg_y0:agg_y1]
-        set table $AGGU
-        plot agg_file using (agg_x(agg_s)):(agg_y(agg_s)) smooth unique
-        unset table
-        set autoscale xy
-        # smooth unique's table is sorted by x but may repeat its block: keep each x once.
+        # stats honours set ranges: autoscale before every stats.
+        # Distinct x values in increasing order: each pass takes the smallest x above the last.
         agg_last = -1e300
-        do for [agg_j=1:|$AGGU|] {
-            agg_line = $AGGU[agg_j]
-            if (words(agg_line) >= 3 && strstrt(agg_line, "#") == 0 && real(word(agg_line, 1)) > agg_last) {
-                agg_X = real(word(agg_line, 1))
-                agg_last = agg_X
-                stats agg_file using (abs(agg_x(agg_s) - agg_X) <= 1e-5*abs(agg_X) ? agg_y(agg_s) : NaN) nooutput
-                print sprintf("%d,%.10g,%.10g,%.10g,%.10g,%.10g,%d", sid(agg_s), agg_X, \
-                              STATS_mean, STATS_min, STATS_max, STATS_stddev, STATS_records)
-            }
+        do for [agg_guard=1:100000] {
+            set autoscale xy
+            stats agg_file using (ok(agg_y(agg_s)) && agg_x(agg_s) > agg_last ? 1 : 0) nooutput
+            if (STATS_sum == 0) { break }
+            stats agg_file using (ok(agg_y(agg_s)) && agg_x(agg_s) > agg_last ? agg_x(agg_s) : NaN) nooutput
+            agg_X = STATS_min
+            stats agg_file using (abs(agg_x(agg_s) - agg_X) <= 1e-5*abs(agg_X) ? agg_y(agg_s) : NaN) nooutput
+            print sprintf("%d,%.10g,%.10g,%.10g,%.10g,%.10g,%d", sid(agg_s), agg_X, \
+                          STATS_mean, STATS_min, STATS_max, STATS_stddev, STATS_records)
+            agg_last = agg_X
         }
     }
 }
