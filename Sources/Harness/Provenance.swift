@@ -14,7 +14,9 @@ public struct Provenance: Sendable {
     public var date: String
     /// `git rev-parse HEAD`, or "" outside a git checkout.
     public var gitCommit: String
-    /// "true" when tracked files differ from the commit, "false" when clean, "" without git.
+    /// "true" when tracked files outside results/ differ from the commit (the code that ran is
+    /// not the commit's), "false" when they do not, "" without git. Results written earlier in
+    /// the same checkout (e.g. results/bench/machine.csv) do not make the code dirty.
     public var gitDirty: String
 
     public static func current() -> Provenance {
@@ -28,7 +30,7 @@ public struct Provenance: Sendable {
         formatter.formatOptions = [.withInternetDateTime]
         let commit = runGit(["rev-parse", "HEAD"]) ?? ""
         var dirty = ""
-        if !commit.isEmpty, let status = runGit(["status", "--porcelain", "--untracked-files=no"]) {
+        if !commit.isEmpty, let status = runGit(["status", "--porcelain", "--untracked-files=no", "--", ".", ":(exclude)results"]) {
             dirty = status.isEmpty ? "false" : "true"
         }
         return Provenance(machine: MachineInfo.current(), build: build, swiftVersion: compilerVersion,
