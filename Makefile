@@ -23,7 +23,8 @@ README_FIGS  := docs/figures
 BENCH_DIR    := results/bench
 # auto: the paper profile where its shards exist (they are committed), quick otherwise.
 PROFILE      ?= auto
-# Set to --no-claims only for smoke data (the pipeline check): claims are otherwise enforced.
+# Claims are enforced for paper-profile results and listed in the report otherwise;
+# --no-claims / --enforce-claims override that.
 CLAIMS       ?=
 
 EXPERIMENTS  := kv-cache-models kv-cache-scaling prefill-scaling decode-scaling mqar-recall \
