@@ -46,10 +46,10 @@ DATA_copying         := $(RESULTS)/copying.csv $(RESULTS)/selective-copying.csv
 DATA_throughput      := $(RESULTS)/throughput.csv
 DATA_perf            := $(GEN)/perf.csv
 # The headline figures shown in README.md (PNG, committed).
-README_FIGURES := kv-models decode mqar recall-vs-cache passkey
+README_FIGURES := kv-models decode mqar recall-vs-cache passkey perf
 
 GENERATED    := numbers.tex kv-models.tex table1.tex summary.tex mqar.tex copying.tex selective-copying.tex runtime.tex \
-                summary.md kv-models.md runtime.md prefill-slopes.csv perf.csv peers.tex
+                summary.md kv-models.md runtime.md peers.md prefill-slopes.csv perf.csv peers.tex
 
 .PHONY: all test build release experiments report figures readme bench bench-peers deps deps-all clean help \
         check-extension check-pipeline check-clusters $(addprefix run-,$(EXPERIMENTS))
@@ -120,7 +120,7 @@ readme: $(foreach f,$(README_FIGURES),$(README_FIGS)/$(f).png) README.md
 $(README_FIGS)/%.png: $(FIGDIR)/%.png
 	@mkdir -p $(README_FIGS)
 	cp $< $@
-README.md: $(GEN)/summary.md $(GEN)/kv-models.md $(GEN)/runtime.md
+README.md: $(GEN)/summary.md $(GEN)/kv-models.md $(GEN)/runtime.md $(GEN)/peers.md
 	scripts/update-readme.sh $(GEN)
 
 # --- checks ---

@@ -635,6 +635,7 @@ public struct ReportGenerator {
             numbers.add("PeersTorchVersion", "n/a", "torch version")
             table.rows.append(["not measured", "", "", "", "", ""])
             files["peers.tex"] = table.latex
+            files["peers.md"] = table.markdown
             return
         }
         let parsed: (header: [String], rows: [[String]])
@@ -659,6 +660,7 @@ public struct ReportGenerator {
         claim("peers-agree", "AttnLab's attention layers agree with the PyTorch implementation on the same weights and inputs (relative error below 1e-4)",
               worst < 1e-4, "worst relative error \(worst)")
         files["peers.tex"] = table.latex
+        files["peers.md"] = table.markdown
     }
 
     // MARK: helpers
