@@ -25,6 +25,16 @@ enum ReferenceLayer {
         return m
     }
 
+    /// A timed run of the reference layer: a mechanism, MLA's path, a positive length and
+    /// repeat count, and optionally a thread count.
+    static func validate(_ run: RunSpec, length: String, repeats: String) throws {
+        _ = try Variant.parse(run.variant)
+        _ = try mlaPath(run)
+        _ = try require(run, length, atLeast: 1)
+        _ = try require(run, repeats, atLeast: 1)
+        if run.parameters["threads"] != nil { _ = try require(run, "threads", atLeast: 1) }
+    }
+
     static func setThreads(_ run: RunSpec) throws {
         BLAS.setThreads(try run.optionalInt("threads") ?? ProcessInfo.processInfo.activeProcessorCount)
     }
@@ -61,13 +71,7 @@ enum KVCacheScalingExperiment {
 }
 
 enum PrefillExperiment {
-    static func validate(_ run: RunSpec) throws {
-        _ = try Variant.parse(run.variant)
-        _ = try mlaPath(run)
-        _ = try require(run, "tokens", atLeast: 1)
-        _ = try require(run, "repeats", atLeast: 1)
-        if run.parameters["threads"] != nil { _ = try require(run, "threads", atLeast: 1) }
-    }
+    static func validate(_ run: RunSpec) throws { try ReferenceLayer.validate(run, length: "tokens", repeats: "repeats") }
 
     static func execute(_ run: RunSpec) throws -> [Measurement] {
         try ReferenceLayer.setThreads(run)
@@ -92,13 +96,7 @@ enum PrefillExperiment {
 }
 
 enum DecodeExperiment {
-    static func validate(_ run: RunSpec) throws {
-        _ = try Variant.parse(run.variant)
-        _ = try mlaPath(run)
-        _ = try require(run, "context", atLeast: 1)
-        _ = try require(run, "samples", atLeast: 1)
-        if run.parameters["threads"] != nil { _ = try require(run, "threads", atLeast: 1) }
-    }
+    static func validate(_ run: RunSpec) throws { try ReferenceLayer.validate(run, length: "context", repeats: "samples") }
 
     static func execute(_ run: RunSpec) throws -> [Measurement] {
         try ReferenceLayer.setThreads(run)
