@@ -1,9 +1,11 @@
 // The inference kernel of every softmax-attention mechanism (the softmax family, and
 // MLA in both its naive and absorbed forms): causal, optionally windowed attention of
-// new query tokens over key rows, with BLAS for both products. Tiled over query
-// blocks, so the scores held at once are [block, keys]: O(T·block) memory, never
-// all heads' [T, T]. A decode step (one token) goes to `DecodeKernel`: one pass over
-// the cache with an online softmax, each cached key read once for all heads of its group.
+// new query tokens over key rows, heads shared out over threads. Each head runs
+// `FlashPrefillKernel` (fused: query × key blocks, online softmax, register-blocked
+// micro-kernels) when its value dim is a multiple of 16, else two BLAS products per block
+// of query rows (scores [block, keys], never all heads' [T, T]). A decode step (one
+// token) goes to `DecodeKernel`: one pass over the cache with an online softmax, each
+// cached key read once for all heads of its group.
 
 import Dispatch
 import Foundation
@@ -51,7 +53,10 @@ enum SoftmaxKernel {
         // (worker w takes heads w, w + nw, …), each with its own scores and OpenBLAS on
         // one thread inside, so a head's numbers do not depend on the thread count.
         let rowsHeld = min(rowsPerBlock, t)
-        let perWorker = rowsHeld * keyCount + rowsHeld  // scores, then the rows' 1/Σ
+        let fused = FlashPrefillKernel.supports(valueDim: dv)
+        let perWorker = fused
+            ? FlashPrefillKernel.workspaceCount(keyCount: keyCount, keyDim: dk, valueDim: dv)
+            : rowsHeld * keyCount + rowsHeld  // scores, then the rows' 1/Σ
         let work = Double(t) * Double(keyCount) * Double(heads)
         let nw = work >= parallelMinimumWork ? max(1, min(BLAS.threads, heads)) : 1
         if scratch.count < nw * perWorker { scratch = [Float](repeating: 0, count: nw * perWorker) }
@@ -65,6 +70,13 @@ enum SoftmaxKernel {
                 for h in stride(from: w, to: heads, by: nw) {
                     let g = h / r
                     let kG = k + g * dk, vG = v + g * dv
+                    if fused {
+                        FlashPrefillKernel.attendHead(
+                            q: q + h * dk, ldq: ldq, k: kG, ldk: ldk, v: vG, ldv: ldv, out: out + h * dv, ldo: ldo,
+                            t: t, p0: p0, firstKeyPosition: firstKeyPosition, keyCount: keyCount, keyDim: dk, valueDim: dv,
+                            window: window, scale: scale, workspace: base + w * perWorker)
+                        continue
+                    }
                     var i0 = 0
                     while i0 < t {
                         let nq = min(rowsPerBlock, t - i0)

@@ -1,0 +1,230 @@
+// Causal (optionally windowed) prefill attention of one query head, fused in the manner
+// of FlashAttention (Dao et al. 2022): query blocks against key blocks, the scores of a
+// block pair held in cache-sized tiles, an online softmax (running max m, sum l and
+// unnormalised output O per row), and never a [rows, keys] score matrix in memory.
+//
+// Why not two BLAS calls per query block (SoftmaxKernel's general path): with a 64-wide
+// inner dimension, OpenBLAS spends a fifth of prefill packing the keys again for every
+// query block, zeroing C and writing the scores out and back. Here each head's keys and
+// values are packed once, into the panels the micro-kernels read, and the scores stay in
+// L1/L2. Both products run one register-blocked micro-kernel shape: 6 rows × 16 columns of
+// accumulators (12 AVX registers, enough independent FMAs to cover their latency), a row
+// operand broadcast from memory and a 16-wide panel of the other operand loaded per step.
+//
+//   S[i, j] = (scale · q_i) · k_j                 6 × 16 tiles, inner loop over dk
+//   m_i' = max(m_i, max_j S[i, j]),  P = e^(S − m_i'),  l_i' = e^(m_i − m_i') l_i + Σ_j P
+//   O_i ← e^(m_i − m_i') O_i + Σ_j P[i, j] v_j    6 × 16 tiles, inner loop over the keys
+//   out_i = O_i / l_i
+//
+// Masked scores (keys after the row, or before its window) get probability 0, exactly as
+// the two-pass kernel zeros them. Requires dv to be a multiple of 16 (value panels); other
+// shapes take the BLAS path.
+
+import Foundation
+import TensorCore
+
+enum FlashPrefillKernel {
+    /// Micro-tile: rows × columns of accumulators.
+    static let tileRows = 6
+    static let tileCols = 16
+    /// Query rows per block (a multiple of tileRows) and keys per block (a multiple of
+    /// tileCols): a block pair's scores (48 × 128 floats) and outputs stay in L1/L2.
+    static let blockRows = 48
+    static let blockKeys = 128
+
+    static func supports(valueDim dv: Int) -> Bool { dv > 0 && dv % tileCols == 0 }
+
+    static func roundUp(_ n: Int, _ m: Int) -> Int { (n + m - 1) / m * m }
+
+    /// Floats of workspace for one head: packed keys and values for `keyCount` keys,
+    /// then the block's scaled queries, scores, outputs and per-row m, l.
+    static func workspaceCount(keyCount: Int, keyDim dk: Int, valueDim dv: Int) -> Int {
+        let keys = roundUp(keyCount, tileCols)
+        return keys * (dk + dv) + blockRows * (dk + blockKeys + dv + 2)
+    }
+
+    /// One query head: rows q_i (i < t, row stride ldq) at positions p0 + i attend over keys
+    /// k_j / values v_j (row strides ldk, ldv) at positions firstKeyPosition + j; out_i (row
+    /// stride ldo). `workspace` holds at least `workspaceCount` floats.
+    static func attendHead(
+        q: UnsafePointer<Float>, ldq: Int, k: UnsafePointer<Float>, ldk: Int, v: UnsafePointer<Float>, ldv: Int,
+        out: UnsafeMutablePointer<Float>, ldo: Int, t: Int, p0: Int, firstKeyPosition: Int, keyCount: Int,
+        keyDim dk: Int, valueDim dv: Int, window: Int?, scale: Float, workspace: UnsafeMutablePointer<Float>
+    ) {
+        precondition(supports(valueDim: dv), "fused prefill needs dv a multiple of \(tileCols), got \(dv)")
+        // Keys any row sees start at kLo (the first row's window start).
+        let kLo = window.map { max(firstKeyPosition, p0 - $0 + 1) } ?? firstKeyPosition
+        let nKeys = p0 + t - kLo                         // keys kLo ... last row
+        let nPadded = roundUp(nKeys, tileCols)
+        let kPacked = workspace                          // [nPadded/16][dk][16]
+        let vPacked = kPacked + nPadded * dk             // [dv/16][nPadded][16]
+        let qBlock = vPacked + nPadded * dv              // [blockRows][dk], scaled
+        let scores = qBlock + blockRows * dk             // [blockRows][blockKeys]
+        let acc = scores + blockRows * blockKeys         // [blockRows][dv]
+        let rowMax = acc + blockRows * dv                // [blockRows]
+        let rowSum = rowMax + blockRows                  // [blockRows]
+        pack(k: k + (kLo - firstKeyPosition) * ldk, ldk: ldk, v: v + (kLo - firstKeyPosition) * ldv, ldv: ldv,
+             count: nKeys, padded: nPadded, dk: dk, dv: dv, kPacked: kPacked, vPacked: vPacked)
+
+        var flops = 0.0
+        var i0 = 0
+        while i0 < t {
+            let nq = min(blockRows, t - i0)
+            let nqTiles = roundUp(nq, tileRows)
+            let firstRow = p0 + i0, lastRow = firstRow + nq - 1
+            // The block's queries, scaled; padding rows are zero (their outputs are dropped).
+            for i in 0..<nqTiles {
+                let dst = qBlock + i * dk
+                if i < nq {
+                    let src = q + (i0 + i) * ldq
+                    for d in 0..<dk { dst[d] = src[d] * scale }
+                } else {
+                    dst.update(repeating: 0, count: dk)
+                }
+            }
+            for i in 0..<nqTiles { rowMax[i] = -.infinity; rowSum[i] = 0 }
+            acc.update(repeating: 0, count: nqTiles * dv)
+            // Key blocks from the first row's window start (panel aligned) to the last row.
+            let lo = window.map { max(kLo, firstRow - $0 + 1) } ?? kLo
+            var j0 = (lo - kLo) / tileCols * tileCols     // offset into the packed keys
+            let jEnd = lastRow - kLo + 1
+            while j0 < jEnd {
+                let nk = min(blockKeys, jEnd - j0)
+                let nkTiles = roundUp(nk, tileCols)
+                // S = Q Kᵀ over the block's panels.
+                for r in stride(from: 0, to: nqTiles, by: tileRows) {
+                    for c in stride(from: 0, to: nkTiles, by: tileCols) {
+                        scoreTile(q: qBlock + r * dk, dk: dk, kPanel: kPacked + (j0 + c) * dk,
+                                  out: scores + r * blockKeys + c, ldo: blockKeys)
+                    }
+                }
+                flops += 2 * Double(nqTiles * nkTiles * dk)
+                // Online softmax per row over the block's visible keys.
+                for i in 0..<nq {
+                    let p = firstRow + i
+                    let first = window.map { max(kLo, p - $0 + 1) } ?? kLo
+                    let row = scores + i * blockKeys
+                    let a = max(0, first - kLo - j0), b = min(nkTiles - 1, p - kLo - j0)  // visible a ... b
+                    if a > b {
+                        row.update(repeating: 0, count: nkTiles)
+                        continue
+                    }
+                    let m = max(rowMax[i], VectorMath.max(row + a, count: b - a + 1))
+                    if m != rowMax[i] {
+                        // Rescale what is held so far (e^(−inf) = 0 before the first key).
+                        let beta = Foundation.exp(rowMax[i] - m)
+                        rowSum[i] *= beta
+                        VectorMath.scale(acc + i * dv, n: dv, by: beta)
+                        rowMax[i] = m
+                    }
+                    rowSum[i] += VectorMath.expShiftedSum(row + a, count: b - a + 1, shift: m)
+                    if a > 0 { row.update(repeating: 0, count: a) }
+                    if b + 1 < nkTiles { (row + b + 1).update(repeating: 0, count: nkTiles - b - 1) }
+                }
+                // Padding rows: probabilities 0.
+                for i in nq..<nqTiles { (scores + i * blockKeys).update(repeating: 0, count: nkTiles) }
+                // O += P V over the block's keys.
+                for r in stride(from: 0, to: nqTiles, by: tileRows) {
+                    for c in stride(from: 0, to: dv, by: tileCols) {
+                        valueTile(p: scores + r * blockKeys, ldp: blockKeys, keys: nkTiles,
+                                  vPanel: vPacked + c * nPadded + j0 * tileCols, acc: acc + r * dv + c, lda: dv)
+                    }
+                }
+                flops += 2 * Double(nqTiles * nkTiles * dv)
+                j0 += nk
+            }
+            for i in 0..<nq {
+                let inv = 1 / rowSum[i]
+                let src = acc + i * dv, dst = out + (i0 + i) * ldo
+                for d in 0..<dv { dst[d] = src[d] * inv }
+            }
+            i0 += nq
+        }
+        BLAS.flopCounter?.flops += flops
+    }
+
+    /// Keys into panels of 16 (panel p, dimension d: 16 consecutive keys' d-th entries) and
+    /// values into column panels of 16 (panel c: every key's columns 16c ..< 16c + 16), both
+    /// zero-padded to `padded` keys so the micro-kernels never read past the end.
+    static func pack(
+        k: UnsafePointer<Float>, ldk: Int, v: UnsafePointer<Float>, ldv: Int, count: Int, padded: Int,
+        dk: Int, dv: Int, kPacked: UnsafeMutablePointer<Float>, vPacked: UnsafeMutablePointer<Float>
+    ) {
+        for p in stride(from: 0, to: padded, by: tileCols) {
+            let panel = kPacked + p * dk
+            let n = min(tileCols, count - p)
+            if n < tileCols { panel.update(repeating: 0, count: dk * tileCols) }
+            for j in 0..<n {
+                let row = k + (p + j) * ldk
+                for d in 0..<dk { panel[d * tileCols + j] = row[d] }
+            }
+        }
+        for c in stride(from: 0, to: dv, by: tileCols) {
+            let panel = vPacked + c * padded
+            for j in 0..<count {
+                (panel + j * tileCols).update(from: v + j * ldv + c, count: tileCols)
+            }
+            if padded > count { (panel + count * tileCols).update(repeating: 0, count: (padded - count) * tileCols) }
+        }
+    }
+
+    typealias V = SIMD8<Float>
+
+    /// out[6, 16] = A[6, dk] · B: rows of A at a + i·dk (broadcast), B a [dk][16] panel.
+    @inline(__always)
+    static func scoreTile(q a: UnsafePointer<Float>, dk: Int, kPanel b: UnsafePointer<Float>,
+                          out: UnsafeMutablePointer<Float>, ldo: Int) {
+        var c00 = V(), c01 = V(), c10 = V(), c11 = V(), c20 = V(), c21 = V()
+        var c30 = V(), c31 = V(), c40 = V(), c41 = V(), c50 = V(), c51 = V()
+        let a1 = a + dk, a2 = a1 + dk, a3 = a2 + dk, a4 = a3 + dk, a5 = a4 + dk
+        var bp = b
+        for d in 0..<dk {
+            let b0 = VectorMath.load(bp), b1 = VectorMath.load(bp + 8)
+            var x = V(repeating: a[d]); c00 = c00.addingProduct(x, b0); c01 = c01.addingProduct(x, b1)
+            x = V(repeating: a1[d]); c10 = c10.addingProduct(x, b0); c11 = c11.addingProduct(x, b1)
+            x = V(repeating: a2[d]); c20 = c20.addingProduct(x, b0); c21 = c21.addingProduct(x, b1)
+            x = V(repeating: a3[d]); c30 = c30.addingProduct(x, b0); c31 = c31.addingProduct(x, b1)
+            x = V(repeating: a4[d]); c40 = c40.addingProduct(x, b0); c41 = c41.addingProduct(x, b1)
+            x = V(repeating: a5[d]); c50 = c50.addingProduct(x, b0); c51 = c51.addingProduct(x, b1)
+            bp += tileCols
+        }
+        VectorMath.store(c00, out); VectorMath.store(c01, out + 8)
+        VectorMath.store(c10, out + ldo); VectorMath.store(c11, out + ldo + 8)
+        VectorMath.store(c20, out + 2 * ldo); VectorMath.store(c21, out + 2 * ldo + 8)
+        VectorMath.store(c30, out + 3 * ldo); VectorMath.store(c31, out + 3 * ldo + 8)
+        VectorMath.store(c40, out + 4 * ldo); VectorMath.store(c41, out + 4 * ldo + 8)
+        VectorMath.store(c50, out + 5 * ldo); VectorMath.store(c51, out + 5 * ldo + 8)
+    }
+
+    /// acc[6, 16] += P[6, keys] · B: rows of P at p + i·ldp (broadcast), B a [keys][16] panel;
+    /// acc rows at acc + i·lda.
+    @inline(__always)
+    static func valueTile(p a: UnsafePointer<Float>, ldp: Int, keys: Int, vPanel b: UnsafePointer<Float>,
+                          acc: UnsafeMutablePointer<Float>, lda: Int) {
+        let y0 = acc, y1 = acc + lda, y2 = y1 + lda, y3 = y2 + lda, y4 = y3 + lda, y5 = y4 + lda
+        var c00 = VectorMath.load(y0), c01 = VectorMath.load(y0 + 8)
+        var c10 = VectorMath.load(y1), c11 = VectorMath.load(y1 + 8)
+        var c20 = VectorMath.load(y2), c21 = VectorMath.load(y2 + 8)
+        var c30 = VectorMath.load(y3), c31 = VectorMath.load(y3 + 8)
+        var c40 = VectorMath.load(y4), c41 = VectorMath.load(y4 + 8)
+        var c50 = VectorMath.load(y5), c51 = VectorMath.load(y5 + 8)
+        let a1 = a + ldp, a2 = a1 + ldp, a3 = a2 + ldp, a4 = a3 + ldp, a5 = a4 + ldp
+        var bp = b
+        for j in 0..<keys {
+            let b0 = VectorMath.load(bp), b1 = VectorMath.load(bp + 8)
+            var x = V(repeating: a[j]); c00 = c00.addingProduct(x, b0); c01 = c01.addingProduct(x, b1)
+            x = V(repeating: a1[j]); c10 = c10.addingProduct(x, b0); c11 = c11.addingProduct(x, b1)
+            x = V(repeating: a2[j]); c20 = c20.addingProduct(x, b0); c21 = c21.addingProduct(x, b1)
+            x = V(repeating: a3[j]); c30 = c30.addingProduct(x, b0); c31 = c31.addingProduct(x, b1)
+            x = V(repeating: a4[j]); c40 = c40.addingProduct(x, b0); c41 = c41.addingProduct(x, b1)
+            x = V(repeating: a5[j]); c50 = c50.addingProduct(x, b0); c51 = c51.addingProduct(x, b1)
+            bp += tileCols
+        }
+        VectorMath.store(c00, y0); VectorMath.store(c01, y0 + 8)
+        VectorMath.store(c10, y1); VectorMath.store(c11, y1 + 8)
+        VectorMath.store(c20, y2); VectorMath.store(c21, y2 + 8)
+        VectorMath.store(c30, y3); VectorMath.store(c31, y3 + 8)
+        VectorMath.store(c40, y4); VectorMath.store(c41, y4 + 8)
+        VectorMath.store(c50, y5); VectorMath.store(c51, y5 + 8)
+    }
+}
