@@ -94,14 +94,31 @@ public final class SoftmaxAttention: AttentionMechanism {
     /// 2·G·D·min(n, w).
     public func cacheElements(context n: Int) -> Int { kvElementsPerToken * min(n, config.slidingWindow ?? n) }
 
-    /// Projections 2n·C·(H·D + 2G·D) + 2n·H·D·C, plus scores and weighted values
-    /// 4·H·D per visible (query, key) pair: Σ_t min(t + 1, w).
+    /// Projections 2n·C·(H·D + 2G·D) + 2n·H·D·C, plus the attention core's products.
     public func prefillFLOPs(tokens n: Int) -> Double {
+        Double(n) * projectionFLOPsPerToken + attentionFLOPs(tokens: n)
+    }
+
+    /// The score and value products of a prefill of n tokens: 4·H·D per visible (query,
+    /// key) pair, Σ_t min(t + 1, w) pairs.
+    public func attentionFLOPs(tokens n: Int) -> Double {
         let w = config.slidingWindow ?? n
         // Σ_{t<n} min(t+1, w) in closed form.
         let full = min(n, w)
         let pairs = Double(full) * Double(full + 1) / 2 + Double(n - full) * Double(w)
-        return Double(n) * projectionFLOPsPerToken + 4 * Double(config.numHeads * config.headDim) * pairs
+        return 4 * Double(config.numHeads * config.headDim) * pairs
+    }
+
+    /// The attention core of a prefill alone, without projections, RoPE or cache writes:
+    /// q [T, H, D] attends causally (within the window) over k, v [T, G, D]; out [T, H, D].
+    /// What prefill runs between its projections, for timing the kernel by itself.
+    public func attentionCore(q: [Float], k: [Float], v: [Float], tokens t: Int, out: inout [Float], scratch: inout [Float]) {
+        let h = config.numHeads, g = config.numKVHeads, d = config.headDim
+        precondition(q.count == t * h * d && k.count == t * g * d && v.count == t * g * d && out.count == t * h * d,
+                     "attentionCore: q \(q.count), k \(k.count), v \(v.count), out \(out.count) floats for T \(t), H \(h), G \(g), D \(d)")
+        SoftmaxKernel.attend(q: q, ldq: h * d, k: k, ldk: g * d, v: v, ldv: g * d, out: &out, ldo: h * d,
+                             t: t, p0: 0, firstKeyPosition: 0, keyCount: t, heads: h, kvHeads: g, keyDim: d, valueDim: d,
+                             window: config.slidingWindow, scale: 1 / Float(d).squareRoot(), scratch: &scratch)
     }
 
     /// One token's projections plus 4·H·D per visible key: min(n + 1, w).

@@ -6,7 +6,8 @@
 //   (cacheElements × 4 bytes) and measured from the cache object's buffers after filling
 //   it, wherever it fits in `max_measured_bytes`.
 // - prefill: a fresh cache and one step over T random tokens (projections, cache writes
-//   and attention), the median of `repeats` timed calls after one warm-up call.
+//   and attention), the median of `repeats` timed calls after one warm-up call; for the
+//   softmax family also the attention core alone (the score and value products' kernel).
 // - decode: a cache synthesised to `context` tokens, then single-token steps, each from
 //   the same context (the cache is rewound, untimed, before each); the median of `samples`.
 //   Each row set carries the cache bytes a step reads and the matrix-product FLOPs, so the
@@ -83,7 +84,7 @@ enum PrefillExperiment {
             Stopwatch.time(samples: repeats) { _ = m.prefill(x, cache: m.makeCache(batch: 1, capacity: t)) }
         }
         let median = Stopwatch.median(times), flops = m.prefillFLOPs(tokens: t)
-        return [
+        var out = [
             Measurement("median_seconds", median, "s"),
             Measurement("min_seconds", times.min()!, "s"),
             Measurement("max_seconds", times.max()!, "s"),
@@ -91,6 +92,26 @@ enum PrefillExperiment {
             Measurement("analytic_flops", flops, "FLOP"),
             Measurement("achieved_gflops", flops / median / 1e9, "GFLOP/s"),
             Measurement("blas_threads", Double(BLAS.threads), "threads"),
+        ]
+        if let softmax = m as? SoftmaxAttention { out += attentionCore(softmax, tokens: t, repeats: repeats, rng: &rng) }
+        return out
+    }
+
+    /// The softmax family's attention core timed alone (random q, k, v of the layer's
+    /// shapes): the score and value products' FLOPs over the kernel's own time, the rate the
+    /// sgemm peak is compared with (the layer's time also holds projections and RoPE).
+    static func attentionCore(_ m: SoftmaxAttention, tokens t: Int, repeats: Int, rng: inout Xoshiro256StarStar) -> [Measurement] {
+        let c = m.config
+        let q = Tensor.randn([t * c.numHeads * c.headDim], rng: &rng).data
+        let k = Tensor.randn([t * c.numKVHeads * c.headDim], rng: &rng).data
+        let v = Tensor.randn([t * c.numKVHeads * c.headDim], rng: &rng).data
+        var out = [Float](repeating: 0, count: q.count), scratch: [Float] = []
+        let times = Stopwatch.time(samples: repeats) { m.attentionCore(q: q, k: k, v: v, tokens: t, out: &out, scratch: &scratch) }
+        let median = Stopwatch.median(times), flops = m.attentionFLOPs(tokens: t)
+        return [
+            Measurement("attention_median_seconds", median, "s"),
+            Measurement("attention_analytic_flops", flops, "FLOP"),
+            Measurement("attention_achieved_gflops", flops / median / 1e9, "GFLOP/s"),
         ]
     }
 }

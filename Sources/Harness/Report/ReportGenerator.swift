@@ -582,45 +582,92 @@ public struct ReportGenerator {
         return (peak, bw, load)
     }
 
+    /// perf.csv: per operation, AttnLab's achieved rate (from the timed experiments) as a
+    /// fraction of the ceiling that binds it, and PyTorch's at the same shape where
+    /// `make bench-peers` measured it (its median time, the same analytic work and ceiling).
     mutating func performance(_ loaded: [String: ResultsFile]) throws {
         let pre = loaded["prefill-scaling"]!, dec = loaded["decode-scaling"]!
+        let header = "operation,fraction_of_ceiling,achieved,ceiling,unit,pytorch_fraction\n"
         guard let ceilings = try machineCeilings() else {
             numbers.add("MachinePeakGflops", "n/a", "no results/bench/machine.csv")
             numbers.add("MachineTriadGBps", "n/a", "no results/bench/machine.csv")
             numbers.add("MachineLoad", "n/a", "no results/bench/machine.csv")
-            files["perf.csv"] = "operation,fraction_of_ceiling,achieved,ceiling,unit\n"
+            for name in ["PerfPrefillTokens", "PerfPrefillPct", "PerfPrefillCorePct", "PerfDecodeContext", "PerfDecodePctMHA",
+                         "PerfDecodePctGQA", "PerfDecodePctMQA", "PerfMLAPct", "PerfMLABound"] {
+                numbers.add(name, "n/a", "no results/bench/machine.csv")
+            }
+            files["perf.csv"] = header
+            try peers()
             return
         }
         numbers.add("MachinePeakGflops", ceilings.peakGflops, decimals: 0, "sgemm peak GFLOP/s")
         numbers.add("MachineTriadGBps", ceilings.bandwidthGBps, decimals: 1, "STREAM triad GB/s")
         numbers.add("MachineLoad", ceilings.load, decimals: 1, "load average when the ceilings were measured")
-        var csv = "operation,fraction_of_ceiling,achieved,ceiling,unit\n"
-        let maxT = pre.distinct("tokens").compactMap(Int.init).max() ?? 0
-        let maxC = dec.distinct("context").compactMap(Int.init).max() ?? 0
+        let torch = try peerTimes(implementation: "pytorch")
+        var csv = header
+        func row(_ operation: String, _ achieved: Double, _ ceiling: Double, _ unit: String, torchRate: Double?) {
+            let torchFraction = torchRate.map { String($0 / ceiling) } ?? "NaN"
+            csv += "\(operation),\(achieved / ceiling),\(achieved),\(ceiling),\(unit),\(torchFraction)\n"
+        }
+        // Prefill at the longest prompt PyTorch was also timed at, else the longest measured.
+        let prefillLengths = pre.distinct("tokens").compactMap(Int.init)
+        let torchPrefill = prefillLengths.filter { torch[PeerKey(operation: "prefill", variant: "mha", tokens: $0)] != nil }
+        let prefillT = torchPrefill.max() ?? prefillLengths.max() ?? 0
+        let prefillGflops = (try? pre.value("achieved_gflops", ["variant": "mha", "tokens": String(prefillT)])) ?? .nan
+        let prefillFlops = (try? pre.value("analytic_flops", ["variant": "mha", "tokens": String(prefillT)])) ?? .nan
+        row("prefill MHA \(tokenCount(prefillT))", prefillGflops, ceilings.peakGflops, "GFLOP/s",
+            torchRate: torch[PeerKey(operation: "prefill", variant: "mha", tokens: prefillT)].map { prefillFlops / $0 / 1e9 })
+        numbers.add("PerfPrefillTokens", Double(prefillT), decimals: 0, "prompt length of the prefill target")
+        numbers.add("PerfPrefillPct", prefillGflops / ceilings.peakGflops * 100, decimals: 0, "MHA prefill (layer) GFLOP/s as % of sgemm peak")
+        // The attention core alone (score and value products over the kernel's own time).
+        let coreGflops = (try? pre.value("attention_achieved_gflops", ["variant": "mha", "tokens": String(prefillT)])) ?? .nan
+        if !coreGflops.isNaN { row("prefill attention MHA \(tokenCount(prefillT))", coreGflops, ceilings.peakGflops, "GFLOP/s", torchRate: nil) }
+        numbers.add("PerfPrefillCorePct", coreGflops.isNaN ? "n/a" : formatNumber(coreGflops / ceilings.peakGflops * 100, decimals: 0),
+                    "MHA attention core GFLOP/s as % of sgemm peak")
         // Decode at 32k where measured (the target), else at the longest context.
-        let decodeContext = dec.distinct("context").compactMap(Int.init).contains(32768) ? 32768 : maxC
+        let contexts = dec.distinct("context").compactMap(Int.init)
+        let decodeContext = contexts.contains(32768) ? 32768 : contexts.max() ?? 0
         numbers.add("PerfDecodeContext", Double(decodeContext), decimals: 0, "context of the decode targets")
         func decodeRow(_ series: String, _ metric: String) -> Double {
             dec.rows(metric, ["context": String(decodeContext)]).first { $0.series == series }?.value ?? .nan
         }
-        let prefillGflops = (try? pre.value("achieved_gflops", ["variant": "mha", "tokens": String(maxT)])) ?? .nan
-        let prefillFraction = prefillGflops / ceilings.peakGflops
-        csv += "prefill MHA \(tokenCount(maxT)),\(prefillFraction),\(prefillGflops),\(ceilings.peakGflops),GFLOP/s\n"
-        numbers.add("PerfPrefillPct", prefillFraction * 100, decimals: 0, "MHA prefill GFLOP/s as % of sgemm peak")
         for s in ["mha", "gqa", "mqa"] {
-            let gbps = decodeRow(s, "achieved_gbps")
-            csv += "decode \(Self.label(s)) \(tokenCount(decodeContext)),\(gbps / ceilings.bandwidthGBps),\(gbps),\(ceilings.bandwidthGBps),GB/s\n"
+            let gbps = decodeRow(s, "achieved_gbps"), bytes = decodeRow(s, "cache_bytes_read")
+            row("decode \(Self.label(s)) \(tokenCount(decodeContext))", gbps, ceilings.bandwidthGBps, "GB/s",
+                torchRate: torch[PeerKey(operation: "decode", variant: s, tokens: decodeContext)].map { bytes / $0 / 1e9 })
             numbers.add("PerfDecodePct" + macroWord(s), gbps / ceilings.bandwidthGBps * 100, decimals: 0, "\(s) decode GB/s as % of triad")
         }
         // Absorbed MLA: the ceiling that binds at its arithmetic intensity (roofline).
         let flops = decodeRow("mla-absorbed", "flops_per_token"), bytes = decodeRow("mla-absorbed", "cache_bytes_read")
         let achieved = decodeRow("mla-absorbed", "achieved_gflops")
         let bound = min(ceilings.peakGflops, flops / bytes * ceilings.bandwidthGBps)
-        csv += "decode MLA abs. \(tokenCount(decodeContext)),\(achieved / bound),\(achieved),\(bound),GFLOP/s\n"
+        row("decode MLA abs. \(tokenCount(decodeContext))", achieved, bound, "GFLOP/s",
+            torchRate: torch[PeerKey(operation: "decode", variant: "mla-absorbed", tokens: decodeContext)].map { flops / $0 / 1e9 })
         numbers.add("PerfMLAPct", achieved / bound * 100, decimals: 0, "absorbed MLA decode as % of its binding ceiling")
         numbers.add("PerfMLABound", flops / bytes * ceilings.bandwidthGBps < ceilings.peakGflops ? "memory bandwidth" : "compute", "which ceiling binds absorbed MLA")
         files["perf.csv"] = csv
         try peers()
+    }
+
+    struct PeerKey: Hashable {
+        var operation: String, variant: String, tokens: Int
+    }
+
+    /// Median seconds per (operation, variant, tokens) of one implementation in
+    /// results/bench/peers.csv; empty when the file is absent.
+    func peerTimes(implementation: String) throws -> [PeerKey: Double] {
+        let path = "\(results)/bench/peers.csv"
+        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { return [:] }
+        let parsed: (header: [String], rows: [[String]])
+        do { parsed = try CSVTable.parse(text) } catch { throw HarnessError.failed("report: \(path): \(error)") }
+        let col = Dictionary(uniqueKeysWithValues: parsed.header.enumerated().map { ($1, $0) })
+        guard let op = col["operation"], let v = col["variant"], let tok = col["tokens"], let impl = col["implementation"],
+              let met = col["metric"], let val = col["value"] else { throw HarnessError.failed("report: \(path) lacks its columns") }
+        var times: [PeerKey: Double] = [:]
+        for r in parsed.rows where r[impl] == implementation && r[met] == "median_seconds" {
+            if let t = Int(r[tok]), let seconds = Double(r[val]) { times[PeerKey(operation: r[op], variant: r[v], tokens: t)] = seconds }
+        }
+        return times
     }
 
     /// results/bench/peers.csv (make bench-peers), when present: AttnLab against PyTorch on the
