@@ -31,6 +31,27 @@ public enum VectorMath {
     public static func exp(_ x: V) -> V {
         let xc = x.replacing(with: V(repeating: upper), where: x .> upper)
             .replacing(with: V(repeating: lower), where: x .< lower)
+        var result = expInRange(xc)
+        result.replace(with: V(repeating: 0), where: x .< lower)
+        result.replace(with: V(repeating: .infinity), where: x .> upper)
+        result.replace(with: x, where: x .!= x)  // NaN in, NaN out
+        return result
+    }
+
+    /// e^x for lanes x ≤ 0 (a softmax's x − max): the same polynomial without the overflow
+    /// clamp and its fix-ups, six instructions of about twenty-five fewer. −inf gives 0;
+    /// NaN stays NaN (it passes the clamp and poisons the polynomial); positive x is
+    /// outside the contract.
+    @inlinable @inline(__always)
+    public static func expNonPositive(_ x: V) -> V {
+        var result = expInRange(x.replacing(with: V(repeating: lower), where: x .< lower))
+        result.replace(with: V(repeating: 0), where: x .< lower)
+        return result
+    }
+
+    /// The polynomial for x ∈ [lower, upper].
+    @inlinable @inline(__always)
+    static func expInRange(_ xc: V) -> V {
         // n = round(x·log2 e) by the 1.5·2²³ trick: t's low mantissa bits hold n.
         let magic = V(repeating: 12582912)
         let t = magic.addingProduct(xc, V(repeating: log2e))
@@ -47,25 +68,22 @@ public enum VectorMath {
         // 2ⁿ⁻¹ from the exponent bits (n ∈ [−125, 128] after the clamp), times 2 after.
         let ni = unsafeBitCast(t, to: SIMD8<Int32>.self) &- 0x4B40_0000
         let scale = unsafeBitCast((ni &+ 126) &<< 23, to: V.self)
-        var result = (y * scale) * 2
-        result.replace(with: V(repeating: 0), where: x .< lower)
-        result.replace(with: V(repeating: .infinity), where: x .> upper)
-        result.replace(with: x, where: x .!= x)  // NaN in, NaN out
-        return result
+        return (y * scale) * 2
     }
 
     /// e^x for one value, through the same polynomial (for tails and tests).
     @inlinable
     public static func exp(_ x: Float) -> Float { exp(V(repeating: x))[0] }
 
-    /// row[j] = e^(row[j] − shift) for j < count; returns Σ row[j] (after).
+    /// row[j] = e^(row[j] − shift) for j < count; returns Σ row[j] (after). `shift` is at
+    /// least every row[j] (the row's maximum, as a softmax uses it; −inf entries give 0).
     @inlinable
     public static func expShiftedSum(_ row: UnsafeMutablePointer<Float>, count: Int, shift: Float) -> Float {
         let s = V(repeating: shift)
         var acc = V()
         var j = 0
         while j &+ 8 <= count {
-            let e = exp(load(UnsafePointer(row + j)) - s)
+            let e = expNonPositive(load(UnsafePointer(row + j)) - s)
             store(e, row + j)
             acc += e
             j &+= 8
@@ -73,7 +91,7 @@ public enum VectorMath {
         if j < count {
             var tail = V(repeating: -.infinity)
             for l in 0..<(count &- j) { tail[l] = row[j &+ l] }
-            let e = exp(tail - s)  // padding lanes give e^(−inf) = 0
+            let e = expNonPositive(tail - s)  // padding lanes give e^(−inf) = 0
             for l in 0..<(count &- j) { row[j &+ l] = e[l] }
             acc += e
         }

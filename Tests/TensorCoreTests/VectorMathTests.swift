@@ -54,6 +54,21 @@ struct VectorMathTests {
         }
     }
 
+    /// The softmax's exp (x ≤ 0) equals the general one bit for bit on a dense grid of
+    /// [−100, 0], and keeps its edge cases: −inf → 0, 0 → 1, NaN → NaN.
+    @Test func expNonPositiveEqualsExp() {
+        var x: Float = -100
+        while x <= 0 {
+            let v = SIMD8<Float>((0..<8).map { x + Float($0) * 1e-4 })
+            let a = VectorMath.expNonPositive(v), b = VectorMath.exp(v)
+            for l in 0..<8 { #expect(a[l] == b[l], "exp(\(v[l])): \(a[l]) vs \(b[l])") }
+            x += 0.0137
+        }
+        let e = VectorMath.expNonPositive(SIMD8<Float>(-.infinity, 0, -0.0, .nan, -87, -1e30, -1, -88))
+        #expect(e[0] == 0 && e[1] == 1 && e[2] == 1 && e[3].isNaN && e[4] == VectorMath.exp(-87) && e[5] == 0)
+        #expect(e[6] == VectorMath.exp(Float(-1)) && e[7] == VectorMath.exp(Float(-88)))
+    }
+
     /// The softmax-row helpers at lengths that leave every tail size (0 … 7), with −inf
     /// (masked) entries: exp-shifted sums and maxima against plain loops in Double.
     @Test(arguments: [1, 7, 8, 9, 16, 63, 100])
