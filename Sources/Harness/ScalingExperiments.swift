@@ -91,7 +91,6 @@ enum PrefillExperiment {
             Measurement("tokens_per_second", Double(t) / median, "tokens/s"),
             Measurement("analytic_flops", flops, "FLOP"),
             Measurement("achieved_gflops", flops / median / 1e9, "GFLOP/s"),
-            Measurement("blas_threads", Double(BLAS.threads), "threads"),
         ]
         if let softmax = m as? SoftmaxAttention { out += attentionCore(softmax, tokens: t, repeats: repeats, rng: &rng) }
         return out
@@ -140,7 +139,6 @@ enum DecodeExperiment {
             Measurement("flops_per_token", flops, "FLOP"),
             Measurement("achieved_gbps", bytesRead / median / 1e9, "GB/s"),
             Measurement("achieved_gflops", flops / median / 1e9, "GFLOP/s"),
-            Measurement("blas_threads", Double(BLAS.threads), "threads"),
         ]
     }
 }

@@ -46,7 +46,6 @@ enum ThroughputExperiment {
             Measurement("tokens_per_second", 1 / decodeMedian, "tokens/s", at: ["phase": "decode"]),
             Measurement("median_seconds_per_step", decodeMedian, "s", at: ["phase": "decode"]),
             Measurement("parameters", Double(model.parameterCount), "parameters"),
-            Measurement("blas_threads", Double(BLAS.threads), "threads"),
         ]
     }
 }
