@@ -5,7 +5,7 @@ What `make bench-peers` runs (inside .venv-peers, which has torch, safetensors a
 It promises:
 
 - The same work on both sides. One attention layer at AttnLab's reference size
-  (Variant.reference: d_model 512, 8 heads of 64; GQA 2 kv heads; MLA d_c 256, d_h^R 32),
+  (Variant.reference: d_model 512, 8 heads of 64; GQA 2 kv heads, MQA 1; MLA d_c 256, d_h^R 32),
   batch 1, weights [out, in] under HF names, RoPE half-split with tables computed in double:
     prefill  a fresh KV cache and one step over T tokens: q/k/v projections, RoPE, cache
              writes, causal attention (F.scaled_dot_product_attention(is_causal=True)), o_proj;
@@ -63,6 +63,7 @@ REFERENCE = dict(hidden_size=512, num_attention_heads=8, head_dim=64, rope_theta
 LAYER_CONFIGS = {
     "mha": dict(REFERENCE, num_key_value_heads=8),
     "gqa": dict(REFERENCE, num_key_value_heads=2),
+    "mqa": dict(REFERENCE, num_key_value_heads=1),
     "mla": dict(REFERENCE),
 }
 HEADER = ["operation", "variant", "batch", "tokens", "kv_heads", "implementation", "metric", "value", "unit",
@@ -481,7 +482,7 @@ def agreement(attnlab, results, workdir, tolerance, seed):
     failures = []
     batch, tokens = 2, 200   # T 200: three full 64-row query blocks and a partial one
     gen = torch.Generator().manual_seed(seed)
-    cases = [("mha", "mha", {}, [None]), ("gqa", "gqa", {}, [None]),
+    cases = [("mha", "mha", {}, [None]), ("gqa", "gqa", {}, [None]), ("mqa", "mqa", {}, [None]),
              ("mla", "mla", {}, ["naive", "absorbed"]),
              ("mla-qlora", "mla", {"q_lora_rank": 128}, ["naive", "absorbed"])]
     print(f"\nagreement: batch {batch}, T {tokens}, relative error max|attnlab − torch| / max|torch|, tolerance {tolerance:g}")
@@ -553,7 +554,7 @@ def main():
     ap.add_argument("--out", default="results/bench/peers.csv")
     ap.add_argument("--prefill", default="1024,4096,16384", help="prompt lengths T")
     ap.add_argument("--decode", default="4096,16384,32768", help="cache contexts n (paired with --prefill by position)")
-    ap.add_argument("--variants", default="mha,gqa,mla", help="timed mechanisms (mla: naive prefill, naive and absorbed decode)")
+    ap.add_argument("--variants", default="mha,gqa,mqa,mla", help="timed mechanisms (mla: naive prefill, naive and absorbed decode)")
     ap.add_argument("--train-variants", default="mha,gqa", help="mechanisms of the timed training step ('' for none)")
     ap.add_argument("--rounds", type=int, default=3, help="interleaved rounds per point; the value is the median over rounds")
     ap.add_argument("--quick", action="store_true", help="short lengths, few repeats, one round (a smoke test)")
