@@ -51,14 +51,19 @@ public struct RunSpec: Sendable, Equatable {
     public var seed: Int
     /// The parameters that vary across the sweep, in the kind's column order: the readable part of the key.
     public var swept: [String]
+    /// The spec's version: raising it (after a change to the code that measures, e.g. a
+    /// faster kernel under a timed kind) makes new shards, so old results are not reused.
+    public var specVersion: Int = 1
 
     /// Stable file name of the shard: the variant, the swept values and the seed, then a
-    /// hash of every parameter, so that editing a fixed parameter of the spec makes new shards.
+    /// hash of every parameter (and of the spec version from 2 on; version-1 keys predate
+    /// it), so that editing a fixed parameter or the version makes new shards.
     public var key: String {
         var readable = [variant]
         for name in swept { readable.append("\(name)=\(parameters[name] ?? "")") }
         readable.append("seed=\(seed)")
-        let canonical = parameters.keys.sorted().map { "\($0)=\(parameters[$0]!)" }.joined(separator: ";") + ";seed=\(seed);variant=\(variant)"
+        var canonical = parameters.keys.sorted().map { "\($0)=\(parameters[$0]!)" }.joined(separator: ";") + ";seed=\(seed);variant=\(variant)"
+        if specVersion > 1 { canonical += ";spec_version=\(specVersion)" }
         let safe = readable.joined(separator: "_").map { c -> Character in
             c.isLetter || c.isNumber || c == "=" || c == "-" || c == "_" || c == "." ? c : "-"
         }
@@ -227,7 +232,7 @@ public struct ExperimentSpec: Sendable {
                     // The key's readable part: what this run's cell and knob set, in column order.
                     let swept = kind.parameterNames.filter { cell[$0] != nil || knob[$0] != nil }
                     for seed in p.seeds {
-                        runs.append(RunSpec(experiment: name, variant: v, parameters: params, seed: seed, swept: swept))
+                        runs.append(RunSpec(experiment: name, variant: v, parameters: params, seed: seed, swept: swept, specVersion: version))
                     }
                 }
             }

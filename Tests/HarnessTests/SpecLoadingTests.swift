@@ -27,6 +27,22 @@ struct SpecLoadingTests {
         #expect(onlyGQA.count == 4 && onlyGQA.allSatisfy { $0.variant == "gqa" })
     }
 
+    /// Raising a spec's version gives every run a new key (old shards are not reused);
+    /// version-1 keys are what they were before versions entered the key (the committed
+    /// shards keep their names): the hash of the parameters, seed and variant alone.
+    @Test func theSpecVersionEntersTheKeyFromVersionTwo() throws {
+        var spec = kvScalingSpec()
+        let v1 = try load(spec, in: try TempDir()).runs(profile: .smoke)
+        spec["version"] = 2
+        let v2 = try load(spec, in: try TempDir()).runs(profile: .smoke)
+        #expect(v1.count == v2.count)
+        for (a, b) in zip(v1, v2) { #expect(a.key != b.key, "\(a.key)") }
+        let run = v1[0]
+        let canonical = run.parameters.keys.sorted().map { "\($0)=\(run.parameters[$0]!)" }.joined(separator: ";")
+            + ";seed=\(run.seed);variant=\(run.variant)"
+        #expect(run.key.hasSuffix("-" + String(fnv1a64(canonical), radix: 16)), "\(run.key)")
+    }
+
     @Test func theRepositorysSpecsAllLoad() throws {
         let suite = try Suite.load(directory: harnessRepoRoot.appendingPathComponent("experiments").path)
         #expect(suite.names.contains("kv-cache-models") && suite.names.contains("mqar-recall"))
