@@ -653,19 +653,28 @@ public struct ReportGenerator {
         var operation: String, variant: String, tokens: Int
     }
 
-    /// Median seconds per (operation, variant, tokens) of one implementation in
-    /// results/bench/peers.csv; empty when the file is absent.
-    func peerTimes(implementation: String) throws -> [PeerKey: Double] {
+    /// results/bench/peers.csv (make bench-peers): its rows and the indices of the columns
+    /// read here; nil when the file is absent.
+    func peersTable() throws -> (rows: [[String]], operation: Int, variant: Int, tokens: Int, implementation: Int,
+                                 metric: Int, value: Int, torchVersion: Int?)? {
         let path = "\(results)/bench/peers.csv"
-        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { return [:] }
+        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { return nil }
         let parsed: (header: [String], rows: [[String]])
         do { parsed = try CSVTable.parse(text) } catch { throw HarnessError.failed("report: \(path): \(error)") }
         let col = Dictionary(uniqueKeysWithValues: parsed.header.enumerated().map { ($1, $0) })
         guard let op = col["operation"], let v = col["variant"], let tok = col["tokens"], let impl = col["implementation"],
               let met = col["metric"], let val = col["value"] else { throw HarnessError.failed("report: \(path) lacks its columns") }
+        return (parsed.rows, op, v, tok, impl, met, val, col["torch_version"])
+    }
+
+    /// Median seconds per (operation, variant, tokens) of one implementation in peers.csv.
+    func peerTimes(implementation: String) throws -> [PeerKey: Double] {
+        guard let p = try peersTable() else { return [:] }
         var times: [PeerKey: Double] = [:]
-        for r in parsed.rows where r[impl] == implementation && r[met] == "median_seconds" {
-            if let t = Int(r[tok]), let seconds = Double(r[val]) { times[PeerKey(operation: r[op], variant: r[v], tokens: t)] = seconds }
+        for r in p.rows where r[p.implementation] == implementation && r[p.metric] == "median_seconds" {
+            if let t = Int(r[p.tokens]), let seconds = Double(r[p.value]) {
+                times[PeerKey(operation: r[p.operation], variant: r[p.variant], tokens: t)] = seconds
+            }
         }
         return times
     }
@@ -673,10 +682,9 @@ public struct ReportGenerator {
     /// results/bench/peers.csv (make bench-peers), when present: AttnLab against PyTorch on the
     /// same shapes and threads, and the worst numerical disagreement. Absent: a table saying so.
     mutating func peers() throws {
-        let path = "\(results)/bench/peers.csv"
         var table = ReportTable(columns: [("operation", "l"), ("mechanism", "l"), ("tokens", "r"), ("AttnLab", "r"),
                                           ("PyTorch", "r"), ("AttnLab / PyTorch", "r")], rows: [])
-        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
+        guard let p = try peersTable() else {
             numbers.add("PeersStatus", "not measured (no results/bench/peers.csv; run make bench-peers)", "PyTorch comparison")
             numbers.add("PeersWorstRelError", "n/a", "worst relative disagreement with PyTorch")
             numbers.add("PeersTorchVersion", "n/a", "torch version")
@@ -685,25 +693,21 @@ public struct ReportGenerator {
             files["peers.md"] = table.markdown
             return
         }
-        let parsed: (header: [String], rows: [[String]])
-        do { parsed = try CSVTable.parse(text) } catch { throw HarnessError.failed("report: \(path): \(error)") }
-        let col = Dictionary(uniqueKeysWithValues: parsed.header.enumerated().map { ($1, $0) })
-        guard let op = col["operation"], let v = col["variant"], let tok = col["tokens"], let impl = col["implementation"],
-              let met = col["metric"], let val = col["value"] else { throw HarnessError.failed("report: \(path) lacks its columns") }
+        let (rows, op, v, tok, impl, met, val) = (p.rows, p.operation, p.variant, p.tokens, p.implementation, p.metric, p.value)
         func time(_ row: [String], _ who: String) -> Double? {
-            parsed.rows.first { $0[op] == row[op] && $0[v] == row[v] && $0[tok] == row[tok] && $0[impl] == who
+            rows.first { $0[op] == row[op] && $0[v] == row[v] && $0[tok] == row[tok] && $0[impl] == who
                 && ($0[met] == "median_seconds" || $0[met] == "median_step_seconds") }.flatMap { Double($0[val]) }
         }
-        for r in parsed.rows where r[met] == "time_ratio" {
+        for r in rows where r[met] == "time_ratio" {
             guard let a = time(r, "attnlab"), let b = time(r, "pytorch"), let ratio = Double(r[val]) else { continue }
             let unit = r[op] == "decode" ? 1e3 : 1.0
             table.rows.append([r[op], Self.label(r[v]), r[tok], formatNumber(a * unit, decimals: r[op] == "decode" ? 2 : 3) + (r[op] == "decode" ? " ms" : " s"),
                                formatNumber(b * unit, decimals: r[op] == "decode" ? 2 : 3) + (r[op] == "decode" ? " ms" : " s"), formatNumber(ratio, decimals: 2)])
         }
-        let worst = parsed.rows.filter { $0[met] == "rel_error" }.compactMap { Double($0[val]) }.max() ?? .nan
+        let worst = rows.filter { $0[met] == "rel_error" }.compactMap { Double($0[val]) }.max() ?? .nan
         numbers.add("PeersStatus", "measured", "PyTorch comparison")
         numbers.add("PeersWorstRelError", String(format: "%.1e", worst), "worst relative disagreement with PyTorch")
-        numbers.add("PeersTorchVersion", col["torch_version"].map { parsed.rows.first?[$0] ?? "" } ?? "", "torch version")
+        numbers.add("PeersTorchVersion", p.torchVersion.map { rows.first?[$0] ?? "" } ?? "", "torch version")
         claim("peers-agree", "AttnLab's attention layers agree with the PyTorch implementation on the same weights and inputs (relative error below 1e-4)",
               worst < 1e-4, "worst relative error \(worst)")
         files["peers.tex"] = table.latex
