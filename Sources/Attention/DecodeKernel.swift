@@ -208,18 +208,39 @@ enum DecodeKernel {
                 }
                 l[h] += VectorMath.expShiftedSum(s, count: nc, shift: newM)
             }
-            // acc[h] += Σ_j p[h, j] · v_{j, g(h)}, the chunk's rows now in cache.
-            for g in 0..<kvHeads {
-                let vg = v + c0 * ldv + g * dv
-                var h = g * r
-                // Four heads of a group at a time: each value slice loaded once for four heads.
-                while h + 4 <= (g + 1) * r {
-                    weightedRows4(acc + h * dv, dv: dv, weights: scores + h * chunk, stride: chunk, rows: nc, v: vg, ldv: ldv)
-                    h += 4
+            // acc[h] += Σ_j p[h, j] · v_{j, g(h)}
+            if r >= 4 {
+                for g in 0..<kvHeads {
+                    let vg = v + c0 * ldv + g * dv
+                    var h = g * r
+                    // Four heads of a group at a time: each value slice loaded once for four heads.
+                    while h + 4 <= (g + 1) * r {
+                        weightedRows4(acc + h * dv, dv: dv, weights: scores + h * chunk, stride: chunk, rows: nc, v: vg, ldv: ldv)
+                        h += 4
+                    }
+                    while h < (g + 1) * r {
+                        VectorMath.weightedRowSum(acc + h * dv, n: dv, beta: 1, weights: scores + h * chunk, rows: nc, x: vg, ldx: ldv)
+                        h += 1
+                    }
                 }
-                while h < (g + 1) * r {
-                    VectorMath.weightedRowSum(acc + h * dv, n: dv, beta: 1, weights: scores + h * chunk, rows: nc, x: vg, ldx: ldv)
-                    h += 1
+            } else {
+                // Token-major, four rows per pass over each head's sums (which stay in L1):
+                // the rows stream through memory front to back, as the hardware prefetcher
+                // likes them (head by head over the chunk measured no faster here).
+                var vRow = v + c0 * ldv
+                var j = 0
+                while j + 4 <= nc {
+                    for h in 0..<heads {
+                        let vg = vRow + (h / r) * dv, w = scores + h * chunk + j
+                        VectorMath.axpy4(acc + h * dv, n: dv, w[0], vg, w[1], vg + ldv, w[2], vg + 2 * ldv, w[3], vg + 3 * ldv)
+                    }
+                    vRow += 4 * ldv
+                    j += 4
+                }
+                while j < nc {
+                    for h in 0..<heads { VectorMath.axpy(acc + h * dv, n: dv, scores[h * chunk + j], vRow + (h / r) * dv) }
+                    vRow += ldv
+                    j += 1
                 }
             }
             c0 += nc

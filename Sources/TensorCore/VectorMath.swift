@@ -145,6 +145,22 @@ public enum VectorMath {
         while d < n { y[d] += a * x[d] + b * z[d]; d &+= 1 }
     }
 
+    /// y[0 ..< n] += a·x + b·z + c·u + e·w (each [0 ..< n]): four rows folded in per pass over y.
+    @inlinable @inline(__always)
+    public static func axpy4(_ y: UnsafeMutablePointer<Float>, n: Int, _ a: Float, _ x: UnsafePointer<Float>,
+                             _ b: Float, _ z: UnsafePointer<Float>, _ c: Float, _ u: UnsafePointer<Float>,
+                             _ e: Float, _ w: UnsafePointer<Float>) {
+        let av = V(repeating: a), bv = V(repeating: b), cv = V(repeating: c), ev = V(repeating: e)
+        var d = 0
+        while d &+ 8 <= n {
+            let t = load(UnsafePointer(y) + d).addingProduct(av, load(x + d)).addingProduct(bv, load(z + d))
+                .addingProduct(cv, load(u + d)).addingProduct(ev, load(w + d))
+            store(t, y + d)
+            d &+= 8
+        }
+        while d < n { y[d] += a * x[d] + b * z[d] + c * u[d] + e * w[d]; d &+= 1 }
+    }
+
     /// y[0 ..< n] += a·x[0 ..< n].
     @inlinable @inline(__always)
     public static func axpy(_ y: UnsafeMutablePointer<Float>, n: Int, _ a: Float, _ x: UnsafePointer<Float>) {
