@@ -1,10 +1,13 @@
 // The decode kernel of every softmax-attention mechanism: one query token (all H heads)
 // against n cached key/value rows, in one pass over the cache (flash-decoding style).
 //
-// Decode is memory-bound: each cached byte is read once, so the kernel streams the rows
-// in chunks of `chunk` keys, computes the chunk's scores with SIMD dot products, folds
-// them into a running (max, sum, output) per head — the online softmax — and accumulates
-// the values with the sums held in registers. No BLAS, no allocation per step (the
+// Each cached byte is read once, so the kernel streams the rows in chunks of `chunk`
+// keys (prefetched in software a few KiB ahead), computes the chunk's scores, folds them
+// into a running (max, sum, output) per head — the online softmax — and accumulates the
+// values. MHA and GQA are memory-bound; MQA and absorbed MLA (8 query heads on one shared
+// row: ≈ 4 and 7.6 FLOP per byte) need the FMA units too, so heads sharing a row go
+// through register-blocked micro-kernels (4 heads × 3 keys for scores, 4 heads × 24
+// columns for values) with sums held in registers. No BLAS, no allocation per step (the
 // workspace is the caller's). The keys may sit in two contiguous segments (a sliding
 // window's ring buffer after it wraps), attended in position order without copying.
 // With several workers the keys are split into contiguous ranges, one per worker, and
