@@ -102,9 +102,9 @@ enum DecodeKernel {
         }
     }
 
-    /// Bytes of each stream (keys, values) prefetched ahead of the row being scored: the
-    /// hardware prefetcher stops at 4 KiB pages, so without this every page starts with
-    /// demand misses and one core reaches well under half the memory bandwidth.
+    /// Bytes of each stream (keys, values) prefetched ahead of the row being scored (the
+    /// hardware prefetcher stops at 4 KiB pages). Measured on one core at 32k: GQA 5.7 →
+    /// 3.5 ms, absorbed MLA 8.7 → 6.6 ms; MHA and MQA unchanged; 4–64 KiB all alike.
     static let prefetchBytes = 8192
 
     /// Folds `count` consecutive rows into one worker's running state: per head h the
