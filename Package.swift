@@ -28,9 +28,11 @@ let package = Package(
         ),
         // glibc's mallopt, to keep large freed buffers for reuse (see MemoryTuning.swift).
         .systemLibrary(name: "CMalloc"),
+        // __builtin_prefetch, for the decode kernel's streaming over the KV cache.
+        .systemLibrary(name: "CPrefetch"),
         .target(name: "TensorCore", dependencies: ["CBLAS", "CMalloc"], exclude: ["README.md"], swiftSettings: hotSettings),
         .target(name: "NN", dependencies: ["TensorCore"], exclude: ["README.md"], swiftSettings: hotSettings),
-        .target(name: "Attention", dependencies: ["TensorCore", "NN"], exclude: ["README.md"], swiftSettings: hotSettings),
+        .target(name: "Attention", dependencies: ["TensorCore", "NN", "CPrefetch"], exclude: ["README.md"], swiftSettings: hotSettings),
         .target(name: "Models", dependencies: ["TensorCore", "NN", "Attention"], exclude: ["README.md"], swiftSettings: hotSettings),
         // The readable reference: plain loops in Double, no BLAS, no autograd.
         .target(name: "AttentionReference", exclude: ["README.md"]),

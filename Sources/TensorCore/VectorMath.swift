@@ -132,6 +132,23 @@ public enum VectorMath {
         return s
     }
 
+    /// (Σ a0, Σ a1, Σ a2, Σ a3): four horizontal sums at once, by halving (shuffles and
+    /// adds) instead of four serial chains of lane additions.
+    @inlinable @inline(__always)
+    public static func sum4(_ a0: V, _ a1: V, _ a2: V, _ a3: V) -> SIMD4<Float> {
+        let s0 = a0.lowHalf + a0.highHalf, s1 = a1.lowHalf + a1.highHalf
+        let s2 = a2.lowHalf + a2.highHalf, s3 = a3.lowHalf + a3.highHalf
+        let t01 = V(lowHalf: s0, highHalf: s1), t23 = V(lowHalf: s2, highHalf: s3)
+        // [s0₀+s0₁, s0₂+s0₃, s1₀+s1₁, s1₂+s1₃] and likewise for s2, s3
+        let u = V(lowHalf: t01.evenHalf + t01.oddHalf, highHalf: t23.evenHalf + t23.oddHalf)
+        return u.evenHalf + u.oddHalf
+    }
+
+    @inlinable @inline(__always)
+    public static func store4(_ x: SIMD4<Float>, _ p: UnsafeMutablePointer<Float>) {
+        UnsafeMutableRawPointer(p).storeBytes(of: x, as: SIMD4<Float>.self)
+    }
+
     /// y[0 ..< n] += a·x[0 ..< n] + b·z[0 ..< n]: two rows folded in per pass over y.
     @inlinable @inline(__always)
     public static func axpy2(_ y: UnsafeMutablePointer<Float>, n: Int, _ a: Float, _ x: UnsafePointer<Float>,
@@ -144,6 +161,22 @@ public enum VectorMath {
             d &+= 8
         }
         while d < n { y[d] += a * x[d] + b * z[d]; d &+= 1 }
+    }
+
+    /// y[0 ..< n] += a·x + b·z + c·u + e·w (each [0 ..< n]): four rows folded in per pass over y.
+    @inlinable @inline(__always)
+    public static func axpy4(_ y: UnsafeMutablePointer<Float>, n: Int, _ a: Float, _ x: UnsafePointer<Float>,
+                             _ b: Float, _ z: UnsafePointer<Float>, _ c: Float, _ u: UnsafePointer<Float>,
+                             _ e: Float, _ w: UnsafePointer<Float>) {
+        let av = V(repeating: a), bv = V(repeating: b), cv = V(repeating: c), ev = V(repeating: e)
+        var d = 0
+        while d &+ 8 <= n {
+            let t = load(UnsafePointer(y) + d).addingProduct(av, load(x + d)).addingProduct(bv, load(z + d))
+                .addingProduct(cv, load(u + d)).addingProduct(ev, load(w + d))
+            store(t, y + d)
+            d &+= 8
+        }
+        while d < n { y[d] += a * x[d] + b * z[d] + c * u[d] + e * w[d]; d &+= 1 }
     }
 
     /// y[0 ..< n] += a·x[0 ..< n].

@@ -36,7 +36,9 @@ private func naiveDecode(q: [Float], k: [Float], v: [Float], n: Int, heads: Int,
 
 struct DecodeShape: CustomTestStringConvertible, Sendable {
     var n: Int, heads: Int, kvHeads: Int, dk: Int, dv: Int
-    var testDescription: String { "n\(n)-H\(heads)-G\(kvHeads)-dk\(dk)-dv\(dv)" }
+    /// Values are the first dv columns of the key rows themselves (MLA's latent cache).
+    var valuesInKeys = false
+    var testDescription: String { "n\(n)-H\(heads)-G\(kvHeads)-dk\(dk)-dv\(dv)" + (valuesInKeys ? "-shared" : "") }
 }
 
 @Suite("Decode kernel")
@@ -48,14 +50,24 @@ struct DecodeKernelTests {
                       DecodeShape(n: 63, heads: 4, kvHeads: 1, dk: 20, dv: 12),
                       DecodeShape(n: 3001, heads: 8, kvHeads: 2, dk: 64, dv: 64),
                       DecodeShape(n: 2500, heads: 6, kvHeads: 6, dk: 37, dv: 33),
-                      DecodeShape(n: 1030, heads: 4, kvHeads: 1, dk: 72, dv: 64)])
+                      DecodeShape(n: 1030, heads: 4, kvHeads: 1, dk: 72, dv: 64),
+                      // Register-blocked paths: one head × four keys (MHA, groups of 2 and 3),
+                      // four heads × three keys and 24-column value blocks (groups of 4, 6, 8),
+                      // odd key counts and head dims not a multiple of 8, MLA's shared rows.
+                      DecodeShape(n: 7, heads: 8, kvHeads: 8, dk: 64, dv: 64),
+                      DecodeShape(n: 100, heads: 6, kvHeads: 2, dk: 36, dv: 28),
+                      DecodeShape(n: 63, heads: 4, kvHeads: 2, dk: 64, dv: 64),
+                      DecodeShape(n: 100, heads: 12, kvHeads: 2, dk: 30, dv: 50),
+                      DecodeShape(n: 2113, heads: 24, kvHeads: 3, dk: 16, dv: 27),
+                      DecodeShape(n: 100, heads: 8, kvHeads: 1, dk: 288, dv: 256, valuesInKeys: true),
+                      DecodeShape(n: 2050, heads: 8, kvHeads: 1, dk: 44, dv: 40, valuesInKeys: true)])
     func matchesPlainSoftmax(_ s: DecodeShape) {
         var rng = Xoshiro256StarStar(seed: UInt64(s.n * 31 + s.dk))
         // MLA-like layout when dk > dv: values are the first dv columns of the key rows.
-        let ldk = s.kvHeads * s.dk + 3, ldv = ldk
+        let ldk = s.kvHeads * s.dk + 3, ldv = s.dv <= s.dk ? ldk : s.kvHeads * s.dv + 5
         let q = (0..<(s.heads * s.dk)).map { _ in rng.nextNormal() }
         let rows = (0..<(s.n * ldk)).map { _ in rng.nextNormal() }
-        let vRows = (0..<(s.n * ldv)).map { _ in rng.nextNormal() }
+        let vRows = s.valuesInKeys ? rows : (0..<(s.n * ldv)).map { _ in rng.nextNormal() }
         let scale: Float = 2 / Float(s.dk).squareRoot()
         let want = naiveDecode(q: q, k: rows, v: vRows, n: s.n, heads: s.heads, kvHeads: s.kvHeads, dk: s.dk, dv: s.dv,
                                ldk: ldk, ldv: ldv, scale: scale)
@@ -66,7 +78,7 @@ struct DecodeKernelTests {
                 // Two segments: rows [split, n) stored first, then rows [0, split) — as a ring
                 // buffer holds them — attended in position order.
                 let ring = Array(rows[(split * ldk)...] + rows[..<(split * ldk)])
-                let vRing = Array(vRows[(split * ldv)...] + vRows[..<(split * ldv)])
+                let vRing = s.valuesInKeys ? ring : Array(vRows[(split * ldv)...] + vRows[..<(split * ldv)])
                 ring.withUnsafeBufferPointer { k in
                     vRing.withUnsafeBufferPointer { v in
                         q.withUnsafeBufferPointer { pq in
