@@ -80,6 +80,29 @@ public enum VectorMath {
         return acc.sum()
     }
 
+    /// dst[j] = scale · e^(src[j] − shift) for j < count (src and dst may be the same row).
+    @inlinable
+    public static func scaledExpShifted(_ src: UnsafePointer<Float>, _ dst: UnsafeMutablePointer<Float>, count: Int,
+                                        shift: Float, scale: Float) {
+        let s = V(repeating: shift), a = V(repeating: scale)
+        var j = 0
+        while j &+ 8 <= count {
+            store(exp(load(src + j) - s) * a, dst + j)
+            j &+= 8
+        }
+        while j < count { dst[j] = exp(src[j] - shift) * scale; j &+= 1 }
+    }
+
+    /// out[j] = a[j] · (b[j] − c) for j < count.
+    @inlinable @inline(__always)
+    public static func productOfDifference(_ out: UnsafeMutablePointer<Float>, _ a: UnsafePointer<Float>,
+                                           _ b: UnsafePointer<Float>, minus c: Float, count: Int) {
+        let cv = V(repeating: c)
+        var j = 0
+        while j &+ 8 <= count { store(load(a + j) * (load(b + j) - cv), out + j); j &+= 8 }
+        while j < count { out[j] = a[j] * (b[j] - c); j &+= 1 }
+    }
+
     /// The largest of row[0 ..< count] (−inf when count is 0).
     @inlinable
     public static func max(_ row: UnsafePointer<Float>, count: Int) -> Float {
