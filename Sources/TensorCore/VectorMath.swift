@@ -103,6 +103,43 @@ public enum VectorMath {
         while j < count { out[j] = a[j] * (b[j] - c); j &+= 1 }
     }
 
+    /// y[j] = x[j] · scale · w[j] for j < count (RMSNorm's output row).
+    @inlinable @inline(__always)
+    public static func scaledProduct(_ y: UnsafeMutablePointer<Float>, _ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>,
+                                     scale: Float, count: Int) {
+        let s = V(repeating: scale)
+        var j = 0
+        while j &+ 8 <= count { store(load(x + j) * s * load(w + j), y + j); j &+= 8 }
+        while j < count { y[j] = x[j] * scale * w[j]; j &+= 1 }
+    }
+
+    /// One row of RMSNorm's backward, x̂ = x·inv: dw[j] += g[j]·x̂[j];
+    /// dx[j] = inv · (g[j]·w[j] − x̂[j] · mean_k(g[k]·w[k]·x̂[k])).
+    @inlinable
+    public static func rmsNormRowBackward(x: UnsafePointer<Float>, g: UnsafePointer<Float>, w: UnsafePointer<Float>,
+                                          inv: Float, count: Int, dx: UnsafeMutablePointer<Float>,
+                                          dw: UnsafeMutablePointer<Float>) {
+        let iv = V(repeating: inv)
+        var acc = V()
+        var j = 0
+        while j &+ 8 <= count {
+            let xhat = load(x + j) * iv, gj = load(g + j)
+            store(load(UnsafePointer(dw) + j).addingProduct(gj, xhat), dw + j)
+            acc = acc.addingProduct(gj * load(w + j), xhat)
+            j &+= 8
+        }
+        var dot = acc.sum()
+        while j < count { let xhat = x[j] * inv; dw[j] += g[j] * xhat; dot += g[j] * w[j] * xhat; j &+= 1 }
+        let meanDot = dot / Float(count), md = V(repeating: meanDot)
+        j = 0
+        while j &+ 8 <= count {
+            let xhat = load(x + j) * iv
+            store(iv * (load(g + j) * load(w + j) - xhat * md), dx + j)
+            j &+= 8
+        }
+        while j < count { let xhat = x[j] * inv; dx[j] = inv * (g[j] * w[j] - xhat * meanDot); j &+= 1 }
+    }
+
     /// The largest of row[0 ..< count] (−inf when count is 0).
     @inlinable
     public static func max(_ row: UnsafePointer<Float>, count: Int) -> Float {
