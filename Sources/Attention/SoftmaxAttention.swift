@@ -6,7 +6,8 @@
 //   share a kv head, as HF's repeat_kv),  out = concat_h(o_h) W_oᵀ
 // mask: causal, and with a window w, key s visible to query t iff t − w < s ≤ t.
 //
-// Training (`forward`) materialises the [T, T] scores through differentiable ops.
+// Training (`forward`) runs `Tensor.causalAttention`, a differentiable op that keeps
+// the probabilities of the visible key blocks for its backward.
 // Inference (`step`) runs `SoftmaxKernel`: query blocks against the cached keys with
 // BLAS, never all heads' T×T scores at once, and a ring buffer of w entries for a window.
 
@@ -51,9 +52,10 @@ public final class SoftmaxAttention: AttentionMechanism {
         let qGroups = heads(qProj(x), h, rope: true).reshaped([b, g, r * t, d])
         let k = heads(kProj(x), g, rope: true)                                     // [B, G, T, D]
         let v = heads(vProj(x), g, rope: false)                                    // [B, G, T, D]
-        let scores = Tensor.matmul(qGroups, k, transposeB: true) * (1 / Float(d).squareRoot())  // [B, G, r·T, T]
-        let probs = scores.softmax(mask: .causalMask(t, window: config.slidingWindow))
-        let o = Tensor.matmul(probs, v)                                            // [B, G, r·T, D]
+        // softmax(q kᵀ/√D + mask) v as one op that skips the masked key blocks (the fast path
+        // of matmul → softmax(mask:) → matmul, tested against it).
+        let o = Tensor.causalAttention(q: qGroups, k: k, v: v, scale: 1 / Float(d).squareRoot(),
+                                       window: config.slidingWindow)               // [B, G, r·T, D]
             .reshaped([b, h, t, d]).permuted([0, 2, 1, 3]).reshaped([b, t, h * d])  // [B, T, H·D]
         return oProj(o)
     }

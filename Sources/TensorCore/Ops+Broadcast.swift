@@ -92,6 +92,12 @@ extension Tensor {
         Autograd.record(out, op: op.rawValue, inputs: [a, b]) { g in
             // Forward: out[i] = a[ia(i)] ∘ b[ib(i)].
             // Adjoint: a.grad[ia(i)] += g[i] · ∂∘/∂a, b.grad[ib(i)] += g[i] · ∂∘/∂b.
+            if op == .add && plan.sameShape {
+                // The residual sum: both adjoints are g itself, handed over without a pass.
+                if a.requiresGrad { a.accumulateGrad(g) }
+                if b.requiresGrad { b.accumulateGrad(g) }
+                return
+            }
             let sameA = plan.sameShape || plan.bIsTrailing || plan.bIsPerRow
             let bCount = b.count, last = a.shape.last ?? 1
             func offsetB(_ i: Int) -> Int {

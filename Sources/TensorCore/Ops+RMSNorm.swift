@@ -9,30 +9,40 @@ extension Tensor {
         let rows = x.count / Swift.max(c, 1)
         let out = Tensor.uninitialized(x.shape)
         var invRMS = [Float](repeating: 0, count: rows)  // [rows], kept for the backward
-        for r in 0..<rows {
-            var ss: Float = 0
-            for j in 0..<c { let v = x.data[r * c + j]; ss += v * v }
-            let inv = 1 / (ss / Float(c) + eps).squareRoot()
-            invRMS[r] = inv
-            for j in 0..<c { out.data[r * c + j] = x.data[r * c + j] * inv * weight.data[j] }
+        // Row pointers and eight-lane loops (VectorMath): Array indexing here did not vectorise.
+        x.data.withUnsafeBufferPointer { px in
+            weight.data.withUnsafeBufferPointer { pw in
+                out.data.withUnsafeMutableBufferPointer { po in
+                    guard rows > 0, c > 0 else { return }
+                    let w = pw.baseAddress!
+                    for r in 0..<rows {
+                        let xr = px.baseAddress! + r * c, yr = po.baseAddress! + r * c
+                        let inv = 1 / (VectorMath.dot(xr, xr, count: c) / Float(c) + eps).squareRoot()
+                        invRMS[r] = inv
+                        VectorMath.scaledProduct(yr, xr, w, scale: inv, count: c)
+                    }
+                }
+            }
         }
         Autograd.record(out, op: "rmsNorm", inputs: [x, weight]) { g in
             // Forward: x̂ = x·r with r = (mean(x²)+ε)^(−1/2); y = x̂ ⊙ w.
             // Adjoint: dw += Σ_rows g ⊙ x̂; dx = r · (g⊙w − x̂ · mean(g⊙w ⊙ x̂)).
-            var gx = [Float](repeating: 0, count: x.count)
+            var gx = Tensor.uninitializedStorage(x.count)
             var gw = [Float](repeating: 0, count: c)
-            for r in 0..<rows {
-                let inv = invRMS[r]
-                var dot: Float = 0
-                for j in 0..<c {
-                    let xhat = x.data[r * c + j] * inv
-                    gw[j] += g[r * c + j] * xhat
-                    dot += g[r * c + j] * weight.data[j] * xhat
-                }
-                let meanDot = dot / Float(c)
-                for j in 0..<c {
-                    let xhat = x.data[r * c + j] * inv
-                    gx[r * c + j] = inv * (g[r * c + j] * weight.data[j] - xhat * meanDot)
+            x.data.withUnsafeBufferPointer { px in
+                weight.data.withUnsafeBufferPointer { pw in
+                    g.withUnsafeBufferPointer { pg in
+                        gx.withUnsafeMutableBufferPointer { pgx in
+                            gw.withUnsafeMutableBufferPointer { pgw in
+                                guard rows > 0, c > 0 else { return }
+                                for r in 0..<rows {
+                                    VectorMath.rmsNormRowBackward(
+                                        x: px.baseAddress! + r * c, g: pg.baseAddress! + r * c, w: pw.baseAddress!, inv: invRMS[r],
+                                        count: c, dx: pgx.baseAddress! + r * c, dw: pgw.baseAddress!)
+                                }
+                            }
+                        }
+                    }
                 }
             }
             if x.requiresGrad { x.accumulateGrad(gx) }

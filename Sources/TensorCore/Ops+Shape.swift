@@ -25,32 +25,54 @@ extension Tensor {
                      "permutation \(dims) is not a permutation of 0..<\(rank)")
         let outShape = dims.map { shape[$0] }
         let inStrides = contiguousStrides(shape)
-        // Offsets into the input, in output order.
-        let stridesInOut = dims.map { inStrides[$0] }
-        let n = count
-        var offsets = [Int](repeating: 0, count: n)
-        var index = [Int](repeating: 0, count: rank)
+        // When the last axis stays last (heads ↔ tokens: [0, 2, 1, 3]), rows of that many
+        // elements stay contiguous and move as whole runs; otherwise runs of one element.
+        let run = rank > 0 && dims[rank - 1] == rank - 1 ? Swift.max(shape[rank - 1], 1) : 1
+        let runAxes = run > 1 ? rank - 1 : rank
+        let runShape = Array(outShape.prefix(runAxes))
+        // Input offsets of the runs, in output order.
+        let stridesInOut = dims.prefix(runAxes).map { inStrides[$0] }
+        let n = count, runs = n / run
+        var offsets = [Int](repeating: 0, count: runs)
+        var index = [Int](repeating: 0, count: runAxes)
         var off = 0
-        for i in 0..<n {
+        for i in 0..<runs {
             offsets[i] = off
-            var d = rank - 1
+            var d = runAxes - 1
             while d >= 0 {
                 index[d] += 1; off += stridesInOut[d]
-                if index[d] < outShape[d] { break }
-                off -= stridesInOut[d] * outShape[d]; index[d] = 0
+                if index[d] < runShape[d] { break }
+                off -= stridesInOut[d] * runShape[d]; index[d] = 0
                 d -= 1
             }
         }
         let out = Tensor.uninitialized(outShape)
         out.data.withUnsafeMutableBufferPointer { po in
             data.withUnsafeBufferPointer { px in
-                for i in 0..<n { po[i] = px[offsets[i]] }
+                guard runs > 0 else { return }
+                let po = po.baseAddress!, px = px.baseAddress!
+                if run == 1 {
+                    for i in 0..<runs { po[i] = px[offsets[i]] }
+                } else {
+                    for i in 0..<runs { (po + i * run).update(from: px + offsets[i], count: run) }
+                }
             }
         }
         Autograd.record(out, op: "permute", inputs: [self]) { [self] g in
-            // Forward: out[i] = x[offsets[i]]. Adjoint: dx[offsets[i]] = g[i] (a bijection).
-            var gx = [Float](repeating: 0, count: n)
-            for i in 0..<n { gx[offsets[i]] = g[i] }
+            // Forward: out[run i] = x[run at offsets[i]]. Adjoint: dx[run at offsets[i]] = g[run i]
+            // (a bijection: every element is written, so no zero-fill).
+            var gx = Tensor.uninitializedStorage(n)
+            gx.withUnsafeMutableBufferPointer { pgx in
+                g.withUnsafeBufferPointer { pg in
+                    guard runs > 0 else { return }
+                    let pgx = pgx.baseAddress!, pg = pg.baseAddress!
+                    if run == 1 {
+                        for i in 0..<runs { pgx[offsets[i]] = pg[i] }
+                    } else {
+                        for i in 0..<runs { (pgx + offsets[i]).update(from: pg + i * run, count: run) }
+                    }
+                }
+            }
             self.accumulateGrad(gx)
         }
         return out

@@ -45,15 +45,15 @@ extension Tensor {
         }
         Autograd.record(out, op: "softmax", inputs: [self]) { [self, unowned out] g in
             // Forward: y = softmax(x). Adjoint: dx_j = y_j · (g_j − Σ_k g_k y_k).
-            var gx = [Float](repeating: 0, count: self.count)
+            // Every element is written, so the buffer needs no zero-fill.
+            var gx = Tensor.uninitializedStorage(self.count)
             out.data.withUnsafeBufferPointer { y in
                 g.withUnsafeBufferPointer { pg in
                     gx.withUnsafeMutableBufferPointer { px in
                         for r in 0..<rows {
-                            let base = r * n
-                            var dot: Float = 0
-                            for j in 0..<n { dot += pg[base + j] * y[base + j] }
-                            for j in 0..<n { px[base + j] = y[base + j] * (pg[base + j] - dot) }
+                            let yr = y.baseAddress! + r * n, gr = pg.baseAddress! + r * n, xr = px.baseAddress! + r * n
+                            let dot = VectorMath.dot(gr, yr, count: n)
+                            VectorMath.productOfDifference(xr, yr, gr, minus: dot, count: n)
                         }
                     }
                 }
@@ -109,32 +109,39 @@ extension Tensor {
             precondition(targets[i] >= 0 && targets[i] < v, "crossEntropy: target \(targets[i]) at row \(i) outside 0..<\(v)")
             totalWeight += Double(weights?[i] ?? 1)
         }
-        // Per-row log-sum-exp, kept for the backward.
+        // Per-row log-sum-exp, kept for the backward. The exponentials (rows × V, the
+        // vocabulary-wide part of the cost) go eight lanes at a time through a scratch row.
         var lse = [Float](repeating: 0, count: rows)
         var loss: Double = 0
+        var scratch = Tensor.uninitializedStorage(v)  // [V]
         logits.data.withUnsafeBufferPointer { px in
-            for i in 0..<rows where targets[i] != ignoreIndex {
-                let x = px.baseAddress! + i * v
-                var rowMax = -Float.infinity
-                for j in 0..<v { rowMax = Swift.max(rowMax, x[j]) }
-                var total: Float = 0
-                for j in 0..<v { total += Foundation.exp(x[j] - rowMax) }
-                lse[i] = rowMax + Foundation.log(total)
-                loss += Double(weights?[i] ?? 1) * Double(lse[i] - x[targets[i]])
+            scratch.withUnsafeMutableBufferPointer { ps in
+                for i in 0..<rows where targets[i] != ignoreIndex {
+                    let x = px.baseAddress! + i * v
+                    let rowMax = VectorMath.max(x, count: v)
+                    ps.baseAddress!.update(from: x, count: v)
+                    let total = VectorMath.expShiftedSum(ps.baseAddress!, count: v, shift: rowMax)
+                    lse[i] = rowMax + Foundation.log(total)
+                    loss += Double(weights?[i] ?? 1) * Double(lse[i] - x[targets[i]])
+                }
             }
         }
         let out = Tensor.scalar(totalWeight > 0 ? Float(loss / totalWeight) : 0)
         Autograd.record(out, op: "crossEntropy", inputs: [logits]) { g in
             // Forward: loss = Σ w_i (lse_i − x_i[t_i]) / W.
             // Adjoint: dx_i[j] = g · w_i / W · (softmax_i[j] − [j = t_i]).
-            var gx = [Float](repeating: 0, count: logits.count)
-            guard totalWeight > 0 else { logits.accumulateGrad(gx); return }
-            for i in 0..<rows where targets[i] != ignoreIndex {
-                let scale = g[0] * (weights?[i] ?? 1) / Float(totalWeight)
-                for j in 0..<v {
-                    gx[i * v + j] = scale * Foundation.exp(logits.data[i * v + j] - lse[i])
+            // Every row is written: ignored rows (and all, when W = 0) get zeros.
+            var gx = Tensor.uninitializedStorage(logits.count)
+            gx.withUnsafeMutableBufferPointer { pgx in
+                logits.data.withUnsafeBufferPointer { px in
+                    for i in 0..<rows {
+                        let dst = pgx.baseAddress! + i * v
+                        guard totalWeight > 0, targets[i] != ignoreIndex else { dst.update(repeating: 0, count: v); continue }
+                        let scale = g[0] * (weights?[i] ?? 1) / Float(totalWeight)
+                        VectorMath.scaledExpShifted(px.baseAddress! + i * v, dst, count: v, shift: lse[i], scale: scale)
+                        dst[targets[i]] -= scale
+                    }
                 }
-                gx[i * v + targets[i]] -= scale
             }
             logits.accumulateGrad(gx)
         }

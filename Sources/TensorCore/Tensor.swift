@@ -36,12 +36,17 @@ public final class Tensor {
     /// A fresh buffer the caller must overwrite completely. Debug builds fill it with
     /// NaN so that an element an op forgets to write poisons the result.
     public static func uninitialized(_ shape: [Int]) -> Tensor {
+        Tensor(shape: shape, data: uninitializedStorage(shape.product))
+    }
+
+    /// `count` floats the caller must overwrite completely (NaN in debug builds), for
+    /// outputs and gradients that are written whole: no zero-fill pass.
+    public static func uninitializedStorage(_ count: Int) -> [Float] {
         #if DEBUG
-        return Tensor(shape: shape, data: [Float](repeating: .nan, count: shape.product))
+        return [Float](repeating: .nan, count: count)
         #else
         // Release: skip the fill. The debug NaN fill is what proves every op writes every element.
-        let n = shape.product
-        return Tensor(shape: shape, data: [Float](unsafeUninitializedCapacity: n) { _, initialized in initialized = n })
+        return [Float](unsafeUninitializedCapacity: count) { _, initialized in initialized = count }
         #endif
     }
 

@@ -98,6 +98,66 @@ public enum VectorMath {
         return acc.sum()
     }
 
+    /// dst[j] = scale · e^(src[j] − shift) for j < count (src and dst may be the same row).
+    @inlinable
+    public static func scaledExpShifted(_ src: UnsafePointer<Float>, _ dst: UnsafeMutablePointer<Float>, count: Int,
+                                        shift: Float, scale: Float) {
+        let s = V(repeating: shift), a = V(repeating: scale)
+        var j = 0
+        while j &+ 8 <= count {
+            store(exp(load(src + j) - s) * a, dst + j)
+            j &+= 8
+        }
+        while j < count { dst[j] = exp(src[j] - shift) * scale; j &+= 1 }
+    }
+
+    /// out[j] = a[j] · (b[j] − c) for j < count.
+    @inlinable @inline(__always)
+    public static func productOfDifference(_ out: UnsafeMutablePointer<Float>, _ a: UnsafePointer<Float>,
+                                           _ b: UnsafePointer<Float>, minus c: Float, count: Int) {
+        let cv = V(repeating: c)
+        var j = 0
+        while j &+ 8 <= count { store(load(a + j) * (load(b + j) - cv), out + j); j &+= 8 }
+        while j < count { out[j] = a[j] * (b[j] - c); j &+= 1 }
+    }
+
+    /// y[j] = x[j] · scale · w[j] for j < count (RMSNorm's output row).
+    @inlinable @inline(__always)
+    public static func scaledProduct(_ y: UnsafeMutablePointer<Float>, _ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>,
+                                     scale: Float, count: Int) {
+        let s = V(repeating: scale)
+        var j = 0
+        while j &+ 8 <= count { store(load(x + j) * s * load(w + j), y + j); j &+= 8 }
+        while j < count { y[j] = x[j] * scale * w[j]; j &+= 1 }
+    }
+
+    /// One row of RMSNorm's backward, x̂ = x·inv: dw[j] += g[j]·x̂[j];
+    /// dx[j] = inv · (g[j]·w[j] − x̂[j] · mean_k(g[k]·w[k]·x̂[k])).
+    @inlinable
+    public static func rmsNormRowBackward(x: UnsafePointer<Float>, g: UnsafePointer<Float>, w: UnsafePointer<Float>,
+                                          inv: Float, count: Int, dx: UnsafeMutablePointer<Float>,
+                                          dw: UnsafeMutablePointer<Float>) {
+        let iv = V(repeating: inv)
+        var acc = V()
+        var j = 0
+        while j &+ 8 <= count {
+            let xhat = load(x + j) * iv, gj = load(g + j)
+            store(load(UnsafePointer(dw) + j).addingProduct(gj, xhat), dw + j)
+            acc = acc.addingProduct(gj * load(w + j), xhat)
+            j &+= 8
+        }
+        var dot = acc.sum()
+        while j < count { let xhat = x[j] * inv; dw[j] += g[j] * xhat; dot += g[j] * w[j] * xhat; j &+= 1 }
+        let meanDot = dot / Float(count), md = V(repeating: meanDot)
+        j = 0
+        while j &+ 8 <= count {
+            let xhat = load(x + j) * iv
+            store(iv * (load(g + j) * load(w + j) - xhat * md), dx + j)
+            j &+= 8
+        }
+        while j < count { let xhat = x[j] * inv; dx[j] = inv * (g[j] * w[j] - xhat * meanDot); j &+= 1 }
+    }
+
     /// The largest of row[0 ..< count] (−inf when count is 0).
     @inlinable
     public static func max(_ row: UnsafePointer<Float>, count: Int) -> Float {

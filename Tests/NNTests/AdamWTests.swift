@@ -191,3 +191,26 @@ func severalStepsMatchHandComputation(hyper: AdamW.Hyper) {
     #expect(param.grad == [0.5, -0.5])
     #expect(opt.m.count == 1 && opt.m[0].count == 2 && opt.v[0].count == 2)
 }
+
+/// The eight-lane loop (parameters of 8 or more elements) against the scalar loop
+/// (one-element parameters holding the same values): identical numbers, over 3 steps.
+@Test func vectorLoopEqualsScalarLoop() {
+    var rng = Xoshiro256StarStar(seed: 11)
+    let n = 19  // two vector chunks and a tail of 3
+    let hyper = AdamW.Hyper(beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0.1)
+    let p0 = (0..<n).map { _ in rng.nextNormal() }
+    let whole = Tensor(shape: [n], data: p0, requiresGrad: true)
+    let singles = p0.map { Tensor(shape: [1], data: [$0], requiresGrad: true) }
+    let vectorOpt = AdamW(parameters: [whole], hyper: hyper)
+    let scalarOpt = AdamW(parameters: singles, hyper: hyper)
+    for _ in 0..<3 {
+        let g = (0..<n).map { _ in rng.nextNormal() }
+        whole.grad = g
+        for (i, s) in singles.enumerated() { s.grad = [g[i]] }
+        vectorOpt.update(lr: 0.01)
+        scalarOpt.update(lr: 0.01)
+    }
+    let same = whole.data == singles.map { $0.data[0] } && vectorOpt.m[0] == scalarOpt.m.map { $0[0] }
+        && vectorOpt.v[0] == scalarOpt.v.map { $0[0] }
+    #expect(same, "AdamW's vector loop differs from its scalar loop")
+}

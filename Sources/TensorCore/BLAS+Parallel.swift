@@ -1,0 +1,40 @@
+// Independent BLAS products shared out over threads, each with OpenBLAS on one thread
+// inside. For a batch of small products (one per batch index and head, e.g. [256×32]·[32×256]),
+// OpenBLAS's own threading of each product costs more than it saves: its workers spend
+// the time yielding (measured: a quarter of a training step in sched_yield). Each product
+// is computed whole by one thread, so its numbers do not depend on the thread count.
+
+import Dispatch
+
+extension BLAS {
+    /// Threads for `forEachParallel`; nil = automatic (`BLAS.threads` when the work is large
+    /// enough). Tests set it to compare the threaded and the serial paths.
+    @TaskLocal public static var batchWorkers: Int?
+
+    /// Below this many FLOPs in all, a batch runs on the calling thread: starting the
+    /// workers costs some microseconds.
+    public static let parallelMinimumFLOPs: Double = 2_000_000
+
+    /// Runs `body(i)` for every i in 0..<count, on several threads when `flops` (the whole
+    /// batch's work) makes it worthwhile. Worker w takes i = w, w + nw, …; bodies must be
+    /// independent (write disjoint memory). FLOPs counted by `gemm` on the workers are
+    /// added to the caller's counter.
+    public static func forEachParallel(_ count: Int, flops: Double, _ body: (Int) -> Void) {
+        let automatic = flops >= parallelMinimumFLOPs ? threads : 1
+        let nw = max(1, min(batchWorkers ?? automatic, count))
+        if nw == 1 {
+            for i in 0..<count { body(i) }
+            return
+        }
+        let callerCounter = flopCounter
+        let counters = (0..<nw).map { _ in callerCounter.map { _ in FLOPCounter() } }
+        singleThreaded {
+            DispatchQueue.concurrentPerform(iterations: nw) { w in
+                $flopCounter.withValue(counters[w]) {
+                    for i in stride(from: w, to: count, by: nw) { body(i) }
+                }
+            }
+        }
+        if let callerCounter { for c in counters { callerCounter.flops += c?.flops ?? 0 } }
+    }
+}

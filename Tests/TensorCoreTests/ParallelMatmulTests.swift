@@ -1,0 +1,89 @@
+// The batched matmul's threaded path (products shared out over threads, OpenBLAS on one
+// thread inside) against the plain serial loop, outputs and gradients, at odd shapes;
+// and the GEMM-folded scale (alpha) against a separate scaling op.
+
+import Testing
+import TensorCore
+import TestSupport
+
+/// Output and input gradients of Σ matmul(a, b)·R with `workers` threads (nil = automatic).
+private func matmulWithGrads(_ a: Tensor, _ b: Tensor, ta: Bool, tb: Bool, alpha: Float, upstream: Tensor,
+                             workers: Int?) -> (out: [Float], ga: [Float], gb: [Float]) {
+    a.zeroGrad(); b.zeroGrad()
+    let out = BLAS.$batchWorkers.withValue(workers) {
+        let c = Tensor.matmul(a, b, transposeA: ta, transposeB: tb, alpha: alpha)
+        (c * upstream).sum().backward()
+        return c
+    }
+    return (out.data, a.grad!, b.grad!)
+}
+
+@Suite("Threaded batched matmul")
+struct ParallelMatmulTests {
+    // [batch dims] · op(A) [M, K] · op(B) [K, N]; the last is the training score product's shape.
+    static let shapes: [(batch: [Int], m: Int, k: Int, n: Int)] = [
+        ([3, 5], 63, 33, 70), ([2, 1], 7, 1, 100), ([1], 1, 5, 3), ([2, 2], 256, 32, 256),
+    ]
+
+    @Test(arguments: 0..<shapes.count)
+    func threadedEqualsSerial(shapeIndex: Int) {
+        let s = Self.shapes[shapeIndex]
+        var rng = Xoshiro256StarStar(seed: 40 + UInt64(shapeIndex))
+        for (ta, tb) in [(false, false), (true, false), (false, true), (true, true)] {
+            let a = Tensor.randn(s.batch + (ta ? [s.k, s.m] : [s.m, s.k]), rng: &rng, requiresGrad: true)
+            let b = Tensor.randn(s.batch + (tb ? [s.n, s.k] : [s.k, s.n]), rng: &rng, requiresGrad: true)
+            let upstream = Tensor.randn(s.batch + [s.m, s.n], rng: &rng)
+            let label = "B\(s.batch)-M\(s.m)-K\(s.k)-N\(s.n) tA=\(ta) tB=\(tb)"
+            // The serial loop with OpenBLAS on one thread: what every worker computes.
+            let serial = BLAS.singleThreaded {
+                matmulWithGrads(a, b, ta: ta, tb: tb, alpha: 0.375, upstream: upstream, workers: 1)
+            }
+            for workers in [2, 3, nil] {
+                let threaded = matmulWithGrads(a, b, ta: ta, tb: tb, alpha: 0.375, upstream: upstream, workers: workers)
+                // Each product is computed whole by one thread: bit-identical to that loop.
+                let same = threaded.out == serial.out && threaded.ga == serial.ga && threaded.gb == serial.gb
+                #expect(same, "\(label) workers \(String(describing: workers)): differs from the single-threaded serial loop")
+            }
+            // The plain loop with OpenBLAS threading each product: equal up to float ordering.
+            let plain = matmulWithGrads(a, b, ta: ta, tb: tb, alpha: 0.375, upstream: upstream, workers: 1)
+            for r in [compareClose("\(label) out", plain.out, serial.out), compareClose("\(label) dA", plain.ga, serial.ga),
+                      compareClose("\(label) dB", plain.gb, serial.gb)] {
+                #expect(r.ok, "\(r)")
+            }
+        }
+    }
+
+    @Test(arguments: 0..<shapes.count)
+    func alphaEqualsScaledProduct(shapeIndex: Int) {
+        let s = Self.shapes[shapeIndex]
+        var rng = Xoshiro256StarStar(seed: 50 + UInt64(shapeIndex))
+        let alpha: Float = 1 / Float(33).squareRoot()
+        for (ta, tb) in [(false, false), (true, false), (false, true), (true, true)] {
+            let a = Tensor.randn(s.batch + (ta ? [s.k, s.m] : [s.m, s.k]), rng: &rng, requiresGrad: true)
+            let b = Tensor.randn(s.batch + (tb ? [s.n, s.k] : [s.k, s.n]), rng: &rng, requiresGrad: true)
+            let upstream = Tensor.randn(s.batch + [s.m, s.n], rng: &rng)
+            let label = "B\(s.batch)-M\(s.m)-K\(s.k)-N\(s.n) tA=\(ta) tB=\(tb)"
+            let fused = matmulWithGrads(a, b, ta: ta, tb: tb, alpha: alpha, upstream: upstream, workers: nil)
+            a.zeroGrad(); b.zeroGrad()
+            let plain = Tensor.matmul(a, b, transposeA: ta, transposeB: tb) * alpha
+            (plain * upstream).sum().backward()
+            for r in [compareClose("\(label) out", plain.data, fused.out),
+                      compareClose("\(label) dA", a.grad!, fused.ga),
+                      compareClose("\(label) dB", b.grad!, fused.gb)] {
+                #expect(r.ok, "\(r)")
+            }
+        }
+    }
+
+    @Test func sharedWeightGradientIsThreadIndependent() {
+        // A 2-D b shared by a transposed batch: its gradient sums over the batch in order.
+        var rng = Xoshiro256StarStar(seed: 60)
+        let a = Tensor.randn([3, 40, 63], rng: &rng, requiresGrad: true)  // [B, K, M]
+        let w = Tensor.randn([70, 40], rng: &rng, requiresGrad: true)     // [N, K]
+        let upstream = Tensor.randn([3, 63, 70], rng: &rng)
+        let serial = matmulWithGrads(a, w, ta: true, tb: true, alpha: 1, upstream: upstream, workers: 1)
+        let threaded = matmulWithGrads(a, w, ta: true, tb: true, alpha: 1, upstream: upstream, workers: 2)
+        let same = threaded.out == serial.out && threaded.ga == serial.ga && threaded.gb == serial.gb
+        #expect(same, "shared-weight gradient depends on the worker count")
+    }
+}
