@@ -54,6 +54,7 @@ func printError(_ message: String) {
     FileHandle.standardError.write(Data((message + "\n").utf8))
 }
 
+RuntimeEnvironment.apply()
 let argv = Array(CommandLine.arguments.dropFirst())
 guard let name = argv.first, !["-h", "--help", "help"].contains(name) else {
     print(topLevelUsage())

@@ -15,6 +15,7 @@ struct AttnLab: ParsableCommand {
     /// "error:" message naming the bad value and exits with status 2; help and
     /// --version exit 0 as usual.
     static func main() {
+        RuntimeEnvironment.apply()
         MemoryTuning.keepFreedMemory()
         do {
             var command = try parseAsRoot()
