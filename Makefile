@@ -49,7 +49,7 @@ DATA_perf            := $(GEN)/perf.csv
 README_FIGURES := kv-models decode mqar recall-vs-cache passkey perf
 
 GENERATED    := numbers.tex kv-models.tex table1.tex summary.tex mqar.tex copying.tex selective-copying.tex runtime.tex \
-                summary.md kv-models.md runtime.md peers.md prefill-slopes.csv perf.csv peers.tex
+                summary.md kv-models.md runtime.md peers.md prefill-slopes.csv perf.csv peers.tex perf.tex perf.md
 
 .PHONY: all test build release experiments report figures readme bench bench-peers deps deps-all clean help \
         check-extension check-pipeline check-clusters $(addprefix run-,$(EXPERIMENTS))

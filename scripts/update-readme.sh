@@ -7,7 +7,7 @@ gen="${1:?usage: update-readme.sh GENERATED_DIR}"
 tmp="$(mktemp)"
 trap 'rm -f "$tmp"' EXIT
 cp README.md "$tmp"
-for name in summary kv-models runtime peers; do
+for name in summary kv-models runtime perf peers; do
   src="$gen/$name.md"
   [ -f "$src" ] || { echo "update-readme.sh: $src is missing" >&2; exit 1; }
   grep -q "<!-- $name:begin -->" "$tmp" || { echo "update-readme.sh: README.md has no <!-- $name:begin --> marker" >&2; exit 1; }

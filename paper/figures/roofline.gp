@@ -7,7 +7,7 @@
 # (key: variant, mla_path, context, seed).
 # Ceilings from results/bench/machine.csv (`attnlab-bench machine`; tidy `benchmark`, `metric`, `value`):
 #   sgemm_peak_gflops               peak compute, GFLOP/s; the maximum over thread counts is used
-#   triad rows with median_gbps     memory bandwidth, GB/s (STREAM triad); the maximum over thread counts
+#   triad rows with best_gbps       memory bandwidth, GB/s (STREAM triad); the maximum over thread counts
 # Without that file the points are plotted alone and a warning is printed.
 figdir = system("dirname '".ARG0."'")
 load figdir."/style.gp"
@@ -43,9 +43,9 @@ peak = NaN; bw = NaN
 if (exists_file(mfile)) {
     stats mfile using (is("sgemm_peak_gflops") && ok(column("value")) ? 1 : 0) nooutput
     if (STATS_sum > 0) { stats mfile using (is("sgemm_peak_gflops") ? column("value") : NaN) nooutput; peak = STATS_max }
-    stats mfile using ((is("median_gbps") && strcol("benchmark") eq "triad") && ok(column("value")) ? 1 : 0) nooutput
-    if (STATS_sum > 0) { stats mfile using ((is("median_gbps") && strcol("benchmark") eq "triad") ? column("value") : NaN) nooutput; bw = STATS_max }
-    if (peak != peak || bw != bw) { print "roofline.gp: warning: ".mfile." lacks sgemm_peak_gflops or triad median_gbps rows" }
+    stats mfile using ((is("best_gbps") && strcol("benchmark") eq "triad") && ok(column("value")) ? 1 : 0) nooutput
+    if (STATS_sum > 0) { stats mfile using ((is("best_gbps") && strcol("benchmark") eq "triad") ? column("value") : NaN) nooutput; bw = STATS_max }
+    if (peak != peak || bw != bw) { print "roofline.gp: warning: ".mfile." lacks sgemm_peak_gflops or triad best_gbps rows" }
 } else {
     print "roofline.gp: warning: ".mfile." is missing; plotting the points without ceilings"
 }
