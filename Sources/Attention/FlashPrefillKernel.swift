@@ -94,8 +94,8 @@ enum FlashPrefillKernel {
                 // S = Q Kᵀ over the block's panels.
                 for r in stride(from: 0, to: nqTiles, by: tileRows) {
                     for c in stride(from: 0, to: nkTiles, by: tileCols) {
-                        scoreTile(q: qBlock + r * dk, dk: dk, kPanel: kPacked + (j0 + c) * dk,
-                                  out: scores + r * blockKeys + c, ldo: blockKeys)
+                        tile(a: qBlock + r * dk, lda: dk, k: dk, b: kPacked + (j0 + c) * dk,
+                             c: scores + r * blockKeys + c, ldc: blockKeys, accumulate: false)
                     }
                 }
                 flops += 2 * Double(nqTiles * nkTiles * dk)
@@ -126,8 +126,8 @@ enum FlashPrefillKernel {
                 // O += P V over the block's keys.
                 for r in stride(from: 0, to: nqTiles, by: tileRows) {
                     for c in stride(from: 0, to: dv, by: tileCols) {
-                        valueTile(p: scores + r * blockKeys, ldp: blockKeys, keys: nkTiles,
-                                  vPanel: vPacked + c * nPadded + j0 * tileCols, acc: acc + r * dv + c, lda: dv)
+                        tile(a: scores + r * blockKeys, lda: blockKeys, k: nkTiles, b: vPacked + c * nPadded + j0 * tileCols,
+                             c: acc + r * dv + c, ldc: dv, accumulate: true)
                     }
                 }
                 flops += 2 * Double(nqTiles * nkTiles * dv)
@@ -170,47 +170,27 @@ enum FlashPrefillKernel {
 
     typealias V = SIMD8<Float>
 
-    /// out[6, 16] = A[6, dk] · B: rows of A at a + i·dk (broadcast), B a [dk][16] panel.
+    /// C[6, 16] = A[6, k] · B (or C += A · B when `accumulate`): rows of A at a + i·lda,
+    /// element j broadcast from a[i·lda + j]; B a [k][16] panel; rows of C at c + i·ldc.
+    /// Scores: A = the scaled queries, B = a key panel. Values: A = the probabilities,
+    /// B = a value panel, C = the running outputs.
     @inline(__always)
-    static func scoreTile(q a: UnsafePointer<Float>, dk: Int, kPanel b: UnsafePointer<Float>,
-                          out: UnsafeMutablePointer<Float>, ldo: Int) {
+    static func tile(a: UnsafePointer<Float>, lda: Int, k: Int, b: UnsafePointer<Float>,
+                     c: UnsafeMutablePointer<Float>, ldc: Int, accumulate: Bool) {
+        let y0 = c, y1 = c + ldc, y2 = y1 + ldc, y3 = y2 + ldc, y4 = y3 + ldc, y5 = y4 + ldc
         var c00 = V(), c01 = V(), c10 = V(), c11 = V(), c20 = V(), c21 = V()
         var c30 = V(), c31 = V(), c40 = V(), c41 = V(), c50 = V(), c51 = V()
-        let a1 = a + dk, a2 = a1 + dk, a3 = a2 + dk, a4 = a3 + dk, a5 = a4 + dk
-        var bp = b
-        for d in 0..<dk {
-            let b0 = VectorMath.load(bp), b1 = VectorMath.load(bp + 8)
-            var x = V(repeating: a[d]); c00 = c00.addingProduct(x, b0); c01 = c01.addingProduct(x, b1)
-            x = V(repeating: a1[d]); c10 = c10.addingProduct(x, b0); c11 = c11.addingProduct(x, b1)
-            x = V(repeating: a2[d]); c20 = c20.addingProduct(x, b0); c21 = c21.addingProduct(x, b1)
-            x = V(repeating: a3[d]); c30 = c30.addingProduct(x, b0); c31 = c31.addingProduct(x, b1)
-            x = V(repeating: a4[d]); c40 = c40.addingProduct(x, b0); c41 = c41.addingProduct(x, b1)
-            x = V(repeating: a5[d]); c50 = c50.addingProduct(x, b0); c51 = c51.addingProduct(x, b1)
-            bp += tileCols
+        if accumulate {
+            c00 = VectorMath.load(y0); c01 = VectorMath.load(y0 + 8)
+            c10 = VectorMath.load(y1); c11 = VectorMath.load(y1 + 8)
+            c20 = VectorMath.load(y2); c21 = VectorMath.load(y2 + 8)
+            c30 = VectorMath.load(y3); c31 = VectorMath.load(y3 + 8)
+            c40 = VectorMath.load(y4); c41 = VectorMath.load(y4 + 8)
+            c50 = VectorMath.load(y5); c51 = VectorMath.load(y5 + 8)
         }
-        VectorMath.store(c00, out); VectorMath.store(c01, out + 8)
-        VectorMath.store(c10, out + ldo); VectorMath.store(c11, out + ldo + 8)
-        VectorMath.store(c20, out + 2 * ldo); VectorMath.store(c21, out + 2 * ldo + 8)
-        VectorMath.store(c30, out + 3 * ldo); VectorMath.store(c31, out + 3 * ldo + 8)
-        VectorMath.store(c40, out + 4 * ldo); VectorMath.store(c41, out + 4 * ldo + 8)
-        VectorMath.store(c50, out + 5 * ldo); VectorMath.store(c51, out + 5 * ldo + 8)
-    }
-
-    /// acc[6, 16] += P[6, keys] · B: rows of P at p + i·ldp (broadcast), B a [keys][16] panel;
-    /// acc rows at acc + i·lda.
-    @inline(__always)
-    static func valueTile(p a: UnsafePointer<Float>, ldp: Int, keys: Int, vPanel b: UnsafePointer<Float>,
-                          acc: UnsafeMutablePointer<Float>, lda: Int) {
-        let y0 = acc, y1 = acc + lda, y2 = y1 + lda, y3 = y2 + lda, y4 = y3 + lda, y5 = y4 + lda
-        var c00 = VectorMath.load(y0), c01 = VectorMath.load(y0 + 8)
-        var c10 = VectorMath.load(y1), c11 = VectorMath.load(y1 + 8)
-        var c20 = VectorMath.load(y2), c21 = VectorMath.load(y2 + 8)
-        var c30 = VectorMath.load(y3), c31 = VectorMath.load(y3 + 8)
-        var c40 = VectorMath.load(y4), c41 = VectorMath.load(y4 + 8)
-        var c50 = VectorMath.load(y5), c51 = VectorMath.load(y5 + 8)
-        let a1 = a + ldp, a2 = a1 + ldp, a3 = a2 + ldp, a4 = a3 + ldp, a5 = a4 + ldp
+        let a1 = a + lda, a2 = a1 + lda, a3 = a2 + lda, a4 = a3 + lda, a5 = a4 + lda
         var bp = b
-        for j in 0..<keys {
+        for j in 0..<k {
             let b0 = VectorMath.load(bp), b1 = VectorMath.load(bp + 8)
             var x = V(repeating: a[j]); c00 = c00.addingProduct(x, b0); c01 = c01.addingProduct(x, b1)
             x = V(repeating: a1[j]); c10 = c10.addingProduct(x, b0); c11 = c11.addingProduct(x, b1)
