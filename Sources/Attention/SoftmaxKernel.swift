@@ -7,7 +7,6 @@
 // token) goes to `DecodeKernel`: one pass over the cache with an online softmax, each
 // cached key read once for all heads of its group.
 
-import Dispatch
 import Foundation
 import TensorCore
 
@@ -62,10 +61,7 @@ enum SoftmaxKernel {
         if scratch.count < nw * perWorker { scratch = [Float](repeating: 0, count: nw * perWorker) }
         scratch.withUnsafeMutableBufferPointer { s in
             let base = s.baseAddress!
-            // FLOPs issued on the workers' threads are counted per worker and added after.
-            let callerCounter = BLAS.flopCounter
-            let counters = (0..<nw).map { _ in callerCounter.map { _ in BLAS.FLOPCounter() } }
-            let run: (Int) -> Void = { w in BLAS.$flopCounter.withValue(counters[w]) {
+            BLAS.onWorkers(nw) { w in
                 let scores = base + w * perWorker, inverseSums = scores + rowsHeld * keyCount
                 for h in stride(from: w, to: heads, by: nw) {
                     let g = h / r
@@ -87,13 +83,7 @@ enum SoftmaxKernel {
                         i0 += nq
                     }
                 }
-            } }
-            if nw == 1 {
-                run(0)
-            } else {
-                BLAS.singleThreaded { DispatchQueue.concurrentPerform(iterations: nw, execute: run) }
             }
-            if let callerCounter { for c in counters { callerCounter.flops += c?.flops ?? 0 } }
         }
     }
 

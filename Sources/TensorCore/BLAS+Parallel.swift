@@ -17,22 +17,28 @@ extension BLAS {
 
     /// Runs `body(i)` for every i in 0..<count, on several threads when `flops` (the whole
     /// batch's work) makes it worthwhile. Worker w takes i = w, w + nw, …; bodies must be
-    /// independent (write disjoint memory). FLOPs counted by `gemm` on the workers are
-    /// added to the caller's counter.
+    /// independent (write disjoint memory).
     public static func forEachParallel(_ count: Int, flops: Double, _ body: (Int) -> Void) {
         let automatic = flops >= parallelMinimumFLOPs ? threads : 1
         let nw = max(1, min(batchWorkers ?? automatic, count))
-        if nw == 1 {
-            for i in 0..<count { body(i) }
+        onWorkers(nw) { w in
+            for i in stride(from: w, to: count, by: nw) { body(i) }
+        }
+    }
+
+    /// Runs `body(w)` for w in 0..<workers, concurrently when workers > 1, with OpenBLAS on
+    /// one thread inside; FLOPs counted by `gemm` on the workers' threads are added to the
+    /// caller's counter.
+    public static func onWorkers(_ workers: Int, _ body: (Int) -> Void) {
+        if workers <= 1 {
+            body(0)
             return
         }
         let callerCounter = flopCounter
-        let counters = (0..<nw).map { _ in callerCounter.map { _ in FLOPCounter() } }
+        let counters = (0..<workers).map { _ in callerCounter.map { _ in FLOPCounter() } }
         singleThreaded {
-            DispatchQueue.concurrentPerform(iterations: nw) { w in
-                $flopCounter.withValue(counters[w]) {
-                    for i in stride(from: w, to: count, by: nw) { body(i) }
-                }
+            DispatchQueue.concurrentPerform(iterations: workers) { w in
+                $flopCounter.withValue(counters[w]) { body(w) }
             }
         }
         if let callerCounter { for c in counters { callerCounter.flops += c?.flops ?? 0 } }
