@@ -8,8 +8,9 @@
 //
 // Training (`forward`) runs `Tensor.causalAttention`, a differentiable op that keeps
 // the probabilities of the visible key blocks for its backward.
-// Inference (`step`) runs `SoftmaxKernel`: query blocks against the cached keys with
-// BLAS, never all heads' T×T scores at once, and a ring buffer of w entries for a window.
+// Inference (`step`) runs `SoftmaxKernel`: per head, query blocks against the cached keys
+// (fused, with an online softmax), never all heads' T×T scores at once, and a ring buffer
+// of w entries for a window.
 
 import NN
 import TensorCore
