@@ -71,7 +71,7 @@ expect_error "--context '0'" "$BIN" kv-cache --config configs/models/llama-2-7b.
 TRAIN=(train --variant mla --vocab 64 --seq-len 16 --kv-pairs 2 --d-model 16 --heads 2 --max-steps 6 --warmup 2
        --eval-every 3 --eval-examples 16 --batch-size 4 --target-accuracy 1 --checkpoint "$WORK/ckpt/run.safetensors" --curve "$WORK/curve.csv")
 expect_ok "$BIN" "${TRAIN[@]}"
-grep -q '^accuracy .* after 6 steps' "$WORK/out" || { echo "FAIL: train output: $(cat "$WORK/out")"; failures=$((failures + 1)); }
+grep -q '^validation accuracy .* after 6 steps' "$WORK/out" || { echo "FAIL: train output: $(cat "$WORK/out")"; failures=$((failures + 1)); }
 [ "$(head -1 "$WORK/curve.csv")" = "step,loss,eval_accuracy,elapsed_seconds" ] || { echo "FAIL: curve header"; failures=$((failures + 1)); }
 expect_ok "$BIN" "${TRAIN[@]}"
 grep -q 'resumed from' "$WORK/err" || { echo "FAIL: second run did not resume"; failures=$((failures + 1)); }

@@ -25,7 +25,12 @@ public struct RunContext {
     /// Directory the spec's relative paths (configs/models) are resolved against.
     public var root: String
     public var progress: ProgressSink
-    public init(root: String, progress: ProgressSink) { self.root = root; self.progress = progress }
+    /// Another run's measurements if it has finished (nil: not yet): a run at the learning
+    /// rate chosen from a grid reads the grid's results here.
+    public var finished: (RunSpec) throws -> [Measurement]?
+    public init(root: String, progress: ProgressSink, finished: @escaping (RunSpec) throws -> [Measurement]? = { _ in nil }) {
+        self.root = root; self.progress = progress; self.finished = finished
+    }
 }
 
 public enum ExperimentKind: String, CaseIterable, Sendable {

@@ -5,6 +5,11 @@
 //
 //   runs(profile) = variants × cells × knobs[variant] × seeds
 //   parameters    = base ⊕ variant_base[v] ⊕ profile.set ⊕ cell ⊕ knob   (later wins)
+//
+// A training profile may give an `lr_grid`: then every point (variant × cell × knob) runs
+// the whole grid at the first seed, and each further seed runs once at lr = "best", the
+// grid's choice on the validation set (see LearningRateChoice), resolved when that run
+// starts from the grid's finished shards.
 
 import Attention
 import Foundation
@@ -107,6 +112,8 @@ public struct ExperimentSpec: Sendable {
         public var cells: [Parameters]
         public var knobs: [String: [Parameters]]
         public var seeds: [Int]
+        /// Learning rates tried at the first seed (as written in the spec); nil: the lr parameter as given.
+        public var lrGrid: [String]? = nil
     }
 
     public var name: String
@@ -169,7 +176,7 @@ public struct ExperimentSpec: Sendable {
             do { profile = try Profile.parse(key) } catch { throw HarnessError.badInput("\(path): profiles: \(error)") }
             let at = "\(context): profiles.\(key)"
             guard let p = value as? [String: Any] else { throw HarnessError.badInput("\(at) must be an object") }
-            let knownP: Set = ["variants", "set", "cells", "knobs", "seeds"]
+            let knownP: Set = ["variants", "set", "cells", "knobs", "seeds", "lr_grid"]
             if let extra = p.keys.sorted().first(where: { !knownP.contains($0) }) {
                 throw HarnessError.badInput("\(at): unknown field '\(extra)'; valid: \(knownP.sorted().joined(separator: ", "))")
             }
@@ -198,7 +205,26 @@ public struct ExperimentSpec: Sendable {
                 return i
             }
             guard Set(seeds).count == seeds.count else { throw HarnessError.badInput("\(at).seeds lists a seed twice: \(seeds)") }
-            profiles[profile] = ProfileSpec(variants: variants, set: set, cells: cells, knobs: knobs, seeds: seeds)
+            var lrGrid: [String]?
+            if let raw = p["lr_grid"] {
+                guard kind.parameterNames.contains(LearningRateChoice.gridParameter) else {
+                    throw HarnessError.badInput("\(at).lr_grid: kind \(kind.rawValue) trains nothing; lr_grid applies to: train")
+                }
+                guard let list = raw as? [Any], !list.isEmpty else { throw HarnessError.badInput("\(at).lr_grid must be a non-empty list of learning rates") }
+                lrGrid = try list.enumerated().map { item -> String in
+                    let text = try text(item.element, at: "\(at).lr_grid[\(item.offset)]")
+                    guard let v = Double(text), v > 0, v.isFinite else {
+                        throw HarnessError.badInput("\(at).lr_grid[\(item.offset)] = \(text): a learning rate must be a positive number")
+                    }
+                    return text
+                }
+                guard Set(lrGrid!).count == lrGrid!.count else { throw HarnessError.badInput("\(at).lr_grid lists a learning rate twice: \(lrGrid!)") }
+                for (name, params) in [("set", set)] + cells.map({ ("cells", $0) }) + knobs.values.flatMap({ $0 }).map({ ("knobs", $0) })
+                where params["lr"] != nil {
+                    throw HarnessError.badInput("\(at).\(name) sets lr = \(params["lr"]!), but lr_grid chooses the learning rate; remove one of them")
+                }
+            }
+            profiles[profile] = ProfileSpec(variants: variants, set: set, cells: cells, knobs: knobs, seeds: seeds, lrGrid: lrGrid)
         }
         for profile in Profile.allCases where profiles[profile] == nil {
             throw HarnessError.badInput("\(path): profiles.\(profile.rawValue) is missing; every spec defines \(Profile.allCases.map(\.rawValue).joined(separator: ", "))")
@@ -230,9 +256,22 @@ public struct ExperimentSpec: Sendable {
                     params.merge(cell) { $1 }
                     params.merge(knob) { $1 }
                     // The key's readable part: what this run's cell and knob set, in column order.
-                    let swept = kind.parameterNames.filter { cell[$0] != nil || knob[$0] != nil }
-                    for seed in p.seeds {
-                        runs.append(RunSpec(experiment: name, variant: v, parameters: params, seed: seed, swept: swept, specVersion: version))
+                    let swept = kind.parameterNames.filter { cell[$0] != nil || knob[$0] != nil || ($0 == "lr" && p.lrGrid != nil) }
+                    guard let grid = p.lrGrid else {
+                        for seed in p.seeds {
+                            runs.append(RunSpec(experiment: name, variant: v, parameters: params, seed: seed, swept: swept, specVersion: version))
+                        }
+                        continue
+                    }
+                    // The grid at the first seed, then the other seeds at the grid's choice.
+                    for lr in grid {
+                        var gridParams = params
+                        gridParams["lr"] = lr
+                        runs.append(RunSpec(experiment: name, variant: v, parameters: gridParams, seed: p.seeds[0], swept: swept, specVersion: version))
+                    }
+                    for seed in p.seeds.dropFirst() {
+                        runs.append(RunSpec(experiment: name, variant: v, parameters: LearningRateChoice.selectedParameters(params, grid: grid, seed: p.seeds[0]),
+                                            seed: seed, swept: swept, specVersion: version))
                     }
                 }
             }

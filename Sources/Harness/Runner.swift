@@ -1,7 +1,9 @@
 // Runs an experiment's shards: expands the profile, keeps this shard's share of the
 // runs (round-robin, so every slice mixes cheap and costly runs), skips runs whose shard
 // exists, and writes each finished run's shard atomically. A killed sweep therefore
-// loses only the run it was in, and rerunning it completes the rest.
+// loses only the run it was in, and rerunning it completes the rest. Runs that depend on
+// others (a seed at the learning rate its grid chose) go last, and one whose grid is not
+// finished (another slice's share) waits for a later pass or a later invocation.
 
 import Foundation
 import TensorCore
@@ -32,6 +34,8 @@ public struct ShardSlice: Sendable, Equatable {
 public struct RunSummary: Sendable {
     public var ran = 0
     public var skipped = 0
+    /// Runs still waiting for runs they depend on (another slice's, or failed ones).
+    public var waiting = 0
     public var failed: [(key: String, error: String)] = []
 }
 
@@ -62,7 +66,9 @@ public struct Runner {
         let runs = try spec.runs(profile: profile, variants: variants)
         removeStaleTemporaryFiles(store.directory(spec.name, profile))
         let mine = runs.enumerated().filter { slice.contains($0.offset) }.map(\.element)
-        let todo = mine.filter { !store.isFinished($0, profile) }
+        // Independent runs first, so that in one invocation a grid finishes before its choice is read.
+        let pending = mine.filter { !store.isFinished($0, profile) }
+        let todo = pending.filter { !LearningRateChoice.isSelected($0) } + pending.filter(LearningRateChoice.isSelected)
         var summary = RunSummary()
         summary.skipped = mine.count - todo.count
         log.line("\(spec.name) (\(profile.rawValue)\(slice.count > 1 ? ", shard \(slice.index)/\(slice.count)" : "")): \(mine.count) runs, \(summary.skipped) already done, \(todo.count) to run")
@@ -71,32 +77,48 @@ public struct Runner {
         let provenance = Provenance.current()
         if spec.timed && provenance.build != "release" { log.line("warning: \(spec.name) is timed but this is a debug build; its timings mean nothing") }
         let started = Stopwatch.now()
-        for (i, run) in todo.enumerated() {
-            let label = "[\(i + 1)/\(todo.count)] \(spec.name) \(run.key)"
-            let t0 = Stopwatch.now()
-            do {
-                var measurements = try lock.withLock(exclusive: spec.timed, waiting: {
-                    log.line("\(label): waiting for \(spec.timed ? "the other runs" : "a timed run") to finish (machine lock)")
-                }) {
-                    try spec.kind.execute(run, context: RunContext(root: root, progress: ConsoleProgress(prefix: "\(label): ")))
+        let finished: (RunSpec) throws -> [Measurement]? = { [store] in try store.measurements($0, profile, spec: spec) }
+        var queue = todo, done = 0
+        while !queue.isEmpty {
+            var waiting: [RunSpec] = []
+            for run in queue {
+                let i = done + waiting.count + summary.failed.count
+                let label = "[\(i + 1)/\(todo.count)] \(spec.name) \(run.key)"
+                let t0 = Stopwatch.now()
+                do {
+                    var measurements = try lock.withLock(exclusive: spec.timed, waiting: {
+                        log.line("\(label): waiting for \(spec.timed ? "the other runs" : "a timed run") to finish (machine lock)")
+                    }) {
+                        try spec.kind.execute(run, context: RunContext(root: root, progress: ConsoleProgress(prefix: "\(label): "), finished: finished))
+                    }
+                    // The run's own wall time, so a profile's total cost can be read off its results.
+                    measurements.append(Measurement("run_seconds", Stopwatch.now() - t0, "s"))
+                    // Written only now, whole: a killed run leaves no shard and reruns.
+                    try store.write(measurements, of: run, spec: spec, profile: profile, provenance: provenance, blasThreads: BLAS.threads)
+                    summary.ran += 1
+                    done += 1
+                    let elapsed = Stopwatch.now() - started
+                    let eta = elapsed / Double(done) * Double(todo.count - done - summary.failed.count)
+                    log.line(String(format: "%@: done in %.1f s (%d values); elapsed %.0f s, ETA %.0f s", label, Stopwatch.now() - t0,
+                                    measurements.count, elapsed, eta))
+                } catch let error as WaitingForRuns {
+                    waiting.append(run)
+                    log.line("\(label): deferred, \(error.description)")
+                } catch let error as HarnessError {
+                    if case .badInput = error { throw error }
+                    summary.failed.append((run.key, error.description))
+                    log.line("\(label): FAILED: \(error.description)")
+                } catch {
+                    summary.failed.append((run.key, "\(error)"))
+                    log.line("\(label): FAILED: \(error)")
                 }
-                // The run's own wall time, so a profile's total cost can be read off its results.
-                measurements.append(Measurement("run_seconds", Stopwatch.now() - t0, "s"))
-                // Written only now, whole: a killed run leaves no shard and reruns.
-                try store.write(measurements, of: run, spec: spec, profile: profile, provenance: provenance, blasThreads: BLAS.threads)
-                summary.ran += 1
-                let elapsed = Stopwatch.now() - started
-                let eta = elapsed / Double(i + 1) * Double(todo.count - i - 1)
-                log.line(String(format: "%@: done in %.1f s (%d values); elapsed %.0f s, ETA %.0f s", label, Stopwatch.now() - t0,
-                                measurements.count, elapsed, eta))
-            } catch let error as HarnessError {
-                if case .badInput = error { throw error }
-                summary.failed.append((run.key, error.description))
-                log.line("\(label): FAILED: \(error.description)")
-            } catch {
-                summary.failed.append((run.key, "\(error)"))
-                log.line("\(label): FAILED: \(error)")
             }
+            // Another pass only if this one finished something the waiting runs may need.
+            if waiting.count == queue.count { summary.waiting = waiting.count; break }
+            queue = waiting
+        }
+        if summary.waiting > 0 {
+            log.line("\(spec.name): \(summary.waiting) run(s) wait for runs of another slice or a failed run; rerun when those have finished")
         }
         return summary
     }

@@ -30,9 +30,13 @@ public struct ShardStore: Sendable {
         return files.contains { $0.hasSuffix(".csv") && !$0.hasPrefix(".") }
     }
 
-    /// The profile a plain `make all` uses: paper where its shards exist (committed), quick otherwise.
-    public func automaticProfile(_ experiment: String) -> Profile {
-        hasShards(experiment, .paper) ? .paper : .quick
+    /// The profile a plain `make all` uses: paper where every paper run has its shard
+    /// (committed), quick otherwise. A paper sweep still in progress (its shards land over
+    /// several sessions) is continued only by asking for it (`--profile paper`), never by a
+    /// plain `make all` that would start hours of training.
+    public func automaticProfile(_ spec: ExperimentSpec) -> Profile {
+        guard let runs = try? spec.runs(profile: .paper), !runs.isEmpty else { return .quick }
+        return runs.allSatisfy { isFinished($0, .paper) } ? .paper : .quick
     }
 
     /// The CSV header of an experiment's shards and merged file.
@@ -64,9 +68,31 @@ public struct ShardStore: Sendable {
         guard let text = try? String(contentsOfFile: p, encoding: .utf8) else { throw HarnessError.failed("cannot read shard \(p)") }
         let table: (header: [String], rows: [[String]])
         do { table = try CSVTable.parse(text) } catch { throw HarnessError.failed("shard \(p): \(error)") }
-        guard table.header == Self.header(spec) else {
-            throw HarnessError.failed("shard \(p) has columns \(table.header.joined(separator: ",")); expected \(Self.header(spec).joined(separator: ",")). Delete it to rerun that run.")
+        let expected = Self.header(spec)
+        if table.header == expected { return table.rows }
+        // A shard written before the kind gained a parameter lacks that column: the run did
+        // not set it, so its cell is empty. Any other difference is an error.
+        let index = Dictionary(table.header.enumerated().map { ($1, $0) }, uniquingKeysWith: { a, _ in a })
+        let missing = expected.filter { index[$0] == nil }
+        guard index.count == table.header.count, Set(table.header).isSubset(of: expected),
+              Set(missing).isSubset(of: spec.kind.parameterNames) else {
+            throw HarnessError.failed("shard \(p) has columns \(table.header.joined(separator: ",")); expected \(expected.joined(separator: ",")). Delete it to rerun that run.")
         }
-        return table.rows
+        return table.rows.map { row in expected.map { name in index[name].map { row[$0] } ?? "" } }
+    }
+
+    /// A finished run's measurements, as its shard holds them; nil if it has no shard yet.
+    public func measurements(_ run: RunSpec, _ profile: Profile, spec: ExperimentSpec) throws -> [Measurement]? {
+        guard isFinished(run, profile) else { return nil }
+        let header = Self.header(spec)
+        let column = Dictionary(uniqueKeysWithValues: header.enumerated().map { ($1, $0) })
+        return try read(run, profile, spec: spec).map { row in
+            var point: [String: String] = [:]
+            for name in spec.kind.pointColumns where !row[column[name]!].isEmpty { point[name] = row[column[name]!] }
+            guard let value = Double(row[column["value"]!]) else {
+                throw HarnessError.failed("shard \(path(run, profile)): value '\(row[column["value"]!])' is not a number")
+            }
+            return Measurement(row[column["metric"]!], value, row[column["unit"]!], at: point)
+        }
     }
 }

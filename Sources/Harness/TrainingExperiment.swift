@@ -1,7 +1,10 @@
 // Kind `train`: trains one tiny model with one mechanism on one synthetic task and
-// records its held-out accuracy, its cost and its KV cache per token (the x axis of
-// recall-versus-cache). Passkey runs also record accuracy at each distance, and every
-// run its training curve (metric eval_accuracy / train_loss against step).
+// records its accuracy on the test set (`accuracy`; the validation set's, used to stop and
+// to choose the learning rate, is `val_accuracy`), the steps and tokens it took to reach
+// the target accuracy, its cost, and its KV cache per token and state at the run's length
+// (the x axis of recall-versus-cache). Passkey runs also record accuracy at each distance,
+// and every run its training curve (metric eval_accuracy / train_loss against step, on the
+// validation set). A run with lr = "best" trains at the rate its lr grid chose.
 
 import Attention
 import Foundation
@@ -15,10 +18,12 @@ enum TrainingExperiment {
         "task", "seq_len", "kv_pairs", "vocab", "alpha", "fixed_distance", "data_tokens",
         "d_model", "layers", "heads", "kv_heads", "head_dim", "window", "latent", "rope_dim", "feature_dim", "mlp", "tied",
         "batch", "lr", "warmup", "weight_decay", "steps", "max_minutes", "eval_every", "eval_examples", "target_accuracy",
-        "distance_examples", "threads",
+        "distance_examples", "threads", "test_examples", LearningRateChoice.gridParameter, LearningRateChoice.gridSeedParameter,
     ]
 
-    static func recipe(_ run: RunSpec) throws -> TrainingRecipe {
+    /// The run's recipe; a run at the grid's choice (lr = "best") validates with the grid's
+    /// first rate unless `learningRate` gives the chosen one.
+    static func recipe(_ run: RunSpec, learningRate: Double? = nil) throws -> TrainingRecipe {
         var r = TrainingRecipe(variant: try Variant.parse(run.variant))
         let p = run.parameters
         if let t = p["task"] { r.task = try TaskKind.parse(t) }
@@ -44,13 +49,26 @@ enum TrainingExperiment {
         }
         var c = TrainConfig()
         if p["batch"] != nil { c.batchSize = try run.int("batch") }
-        if p["lr"] != nil { c.learningRate = Float(try run.double("lr")) }
+        if let learningRate {
+            c.learningRate = Float(learningRate)
+        } else if LearningRateChoice.isSelected(run) {
+            let grid = try LearningRateChoice.gridRuns(of: run)
+            c.learningRate = Float(try grid[0].double("lr"))
+        } else if p["lr"] != nil {
+            c.learningRate = Float(try run.double("lr"))
+        }
+        if !LearningRateChoice.isSelected(run) {
+            for name in [LearningRateChoice.gridParameter, LearningRateChoice.gridSeedParameter] where p[name] != nil {
+                throw HarnessError.badInput("\(name) = \(p[name]!) applies only to runs with lr = \(LearningRateChoice.selected)")
+            }
+        }
         if p["warmup"] != nil { c.warmupSteps = try run.int("warmup") }
         if p["weight_decay"] != nil { c.weightDecay = Float(try run.double("weight_decay")) }
         if p["steps"] != nil { c.maxSteps = try run.int("steps") }
         if p["max_minutes"] != nil { c.maxSeconds = try run.double("max_minutes") * 60 }
         if p["eval_every"] != nil { c.evalEvery = try run.int("eval_every") }
         if p["eval_examples"] != nil { c.evalExamples = try run.int("eval_examples") }
+        if p["test_examples"] != nil { c.testExamples = try run.int("test_examples") }
         if p["target_accuracy"] != nil {
             let t = try run.double("target_accuracy")
             guard (0...1).contains(t) else { throw HarnessError.badInput("target_accuracy = \(t): must be in 0...1") }
@@ -65,16 +83,21 @@ enum TrainingExperiment {
     }
 
     static func execute(_ run: RunSpec, context: RunContext) throws -> [Measurement] {
-        let recipe = try recipe(run)
+        let chosen = LearningRateChoice.isSelected(run) ? try LearningRateChoice.resolve(run, finished: context.finished) : nil
+        if let chosen { context.progress.message("learning rate \(chosen), chosen on the validation set of the seed-\(run.parameters[LearningRateChoice.gridSeedParameter] ?? "?") grid") }
+        let recipe = try recipe(run, learningRate: chosen)
         BLAS.setThreads(try run.optionalInt("threads") ?? 1)
         let trainer = try recipe.makeTrainer()
         // A checkpoint next to the shard would let a killed long run resume; runs here
         // last minutes, so a killed run restarts (its shard is simply not written yet).
         let result = try trainer.run(progress: context.progress)
         let model = trainer.model
+        // The reported accuracy is the test set's; without a test set (test_examples 0), the validation set's.
         var out: [Measurement] = [
-            Measurement("accuracy", result.finalAccuracy, "fraction"),
+            Measurement("accuracy", result.testAccuracy ?? result.finalAccuracy, "fraction"),
+            Measurement("val_accuracy", result.finalAccuracy, "fraction"),
             Measurement("best_accuracy", result.bestAccuracy, "fraction"),
+            Measurement("learning_rate", Double(recipe.train.learningRate), "1"),
             Measurement("steps", Double(result.steps), "steps"),
             Measurement("train_seconds", result.seconds, "s"),
             Measurement("train_tokens_per_second", result.tokensPerSecond, "tokens/s"),
@@ -82,9 +105,19 @@ enum TrainingExperiment {
             Measurement("kv_elements_per_token", Double(model.blocks.reduce(0) { $0 + $1.attention.kvElementsPerToken }), "elements"),
             Measurement("kv_bytes_per_token", Double(model.kvBytesPerToken), "bytes"),
         ]
-        // Recurrent state (linear attention) is not per token: record it at the run's length too.
+        if recipe.train.targetAccuracy != nil {
+            out.append(Measurement("reached_target", result.stepsToTarget == nil ? 0 : 1, "bool"))
+            if let steps = result.stepsToTarget {
+                out.append(Measurement("steps_to_target", Double(steps), "steps"))
+                out.append(Measurement("tokens_to_target", Double(steps * recipe.train.batchSize * recipe.seqLen), "tokens"))
+            }
+        }
+        // Recurrent state (linear attention) is not per token: record it at the run's length too,
+        // in elements and in fp32 bytes over all layers (zoology's and Based's state size).
         let T = recipe.seqLen
-        out.append(Measurement("kv_elements_at_seq_len", Double(model.blocks.reduce(0) { $0 + $1.attention.cacheElements(context: T) }), "elements"))
+        let stateElements = model.blocks.reduce(0) { $0 + $1.attention.cacheElements(context: T) }
+        out.append(Measurement("kv_elements_at_seq_len", Double(stateElements), "elements"))
+        out.append(Measurement("state_bytes_at_seq_len", Double(stateElements * 4), "bytes"))
         for point in result.curve {
             out.append(Measurement("eval_accuracy", point.evalAccuracy, "fraction", at: ["step": String(point.step)]))
             out.append(Measurement("train_loss", point.loss, "nats", at: ["step": String(point.step)]))

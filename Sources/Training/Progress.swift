@@ -10,26 +10,36 @@ public struct ProgressState: Sendable {
     public var accuracy: Double?
     public var tokensPerSecond: Double
     public var elapsedSeconds: Double
+    /// The run's time budget, if it has one: the ETA is then never past it.
+    public var budgetSeconds: Double?
 
     public init(step: Int, totalSteps: Int, loss: Float, accuracy: Double? = nil,
-                tokensPerSecond: Double, elapsedSeconds: Double) {
+                tokensPerSecond: Double, elapsedSeconds: Double, budgetSeconds: Double? = nil) {
         self.step = step
         self.totalSteps = totalSteps
         self.loss = loss
         self.accuracy = accuracy
         self.tokensPerSecond = tokensPerSecond
         self.elapsedSeconds = elapsedSeconds
+        self.budgetSeconds = budgetSeconds
     }
 
-    /// Seconds left if the remaining steps go at the average pace so far.
+    /// Seconds left if the remaining steps go at the average pace so far, or until the
+    /// time budget runs out if that comes first (the target accuracy may end it sooner).
     public var etaSeconds: Double {
-        step > 0 ? elapsedSeconds / Double(step) * Double(max(totalSteps - step, 0)) : .nan
+        let bySteps = step > 0 ? elapsedSeconds / Double(step) * Double(max(totalSteps - step, 0)) : .nan
+        guard let budgetSeconds else { return bySteps }
+        let byTime = max(budgetSeconds - elapsedSeconds, 0)
+        return bySteps.isNaN ? byTime : min(bySteps, byTime)
     }
+
+    /// "123/2000", or "123" when only the time budget bounds the run.
+    var stepText: String { totalSteps >= TrainConfig.unboundedSteps ? "\(step)" : "\(step)/\(totalSteps)" }
 
     public var line: String {
         let acc = accuracy.map { String(format: "%.1f%%", 100 * $0) } ?? "–"
-        return String(format: "step %d/%d  loss %.4f  acc %@  %@ tok/s  ETA %@",
-                      step, totalSteps, loss, acc, Self.compact(tokensPerSecond), Self.duration(etaSeconds))
+        return String(format: "step %@  loss %.4f  acc %@  %@ tok/s  ETA %@",
+                      stepText, loss, acc, Self.compact(tokensPerSecond), Self.duration(etaSeconds))
     }
 
     static func compact(_ x: Double) -> String {

@@ -1,7 +1,9 @@
 // The training loop: one seeded stream of batches, AdamW with warm-up and cosine
-// decay, global-norm clipping, evaluation on a fixed held-out set, early stop at a
+// decay, global-norm clipping, evaluation on a fixed validation set, early stop at a
 // target accuracy, step and wall-time budgets, a NaN/Inf guard, checkpoints that
-// resume bit-identically (same thread count), and a training curve.
+// resume bit-identically (same thread count), a training curve, and at the end one
+// evaluation on a disjoint test set: validation chooses (when to stop, which learning
+// rate), the test set reports.
 
 import Foundation
 import Models
@@ -24,8 +26,14 @@ public enum StopReason: String, Codable, Sendable {
 
 public struct TrainResult: Sendable {
     public var steps: Int
+    /// Validation accuracy where the run stopped.
     public var finalAccuracy: Double
+    /// Best validation accuracy over the curve.
     public var bestAccuracy: Double
+    /// Test-set accuracy of the final model (nil when testExamples is 0).
+    public var testAccuracy: Double?
+    /// The first evaluation step at which validation accuracy reached the target (nil: never).
+    public var stepsToTarget: Int?
     public var seconds: Double
     /// Training tokens (batch × sequence length per step) per second of training.
     public var tokensPerSecond: Double
@@ -38,8 +46,10 @@ public final class Trainer {
     public let task: any SyntheticTask
     public let config: TrainConfig
     public let optimizer: AdamW
-    let schedule: WarmupCosine
+    public let schedule: WarmupCosine
     let evaluationBatch: TaskBatch
+    /// Built when first needed (the end of a run): it can be large and no step uses it.
+    lazy var testBatch: TaskBatch? = config.testExamples > 0 ? testSet(task, examples: config.testExamples, seed: config.seed) : nil
     var trainStream: Xoshiro256StarStar
     public internal(set) var step = 0
     public internal(set) var curve: [CurvePoint] = []
@@ -94,8 +104,11 @@ public final class Trainer {
         return loss.item()
     }
 
-    /// Exact-match accuracy and mean loss on the fixed evaluation set.
+    /// Exact-match accuracy and mean loss on the fixed validation set.
     public func evaluate() -> (accuracy: Double, loss: Double) { evaluate(on: evaluationBatch) }
+
+    /// Exact-match accuracy on the fixed test set (nil when the config has none).
+    public func evaluateTest() -> Double? { testBatch.map { evaluate(on: $0).accuracy } }
 
     /// Exact-match accuracy and mean loss over the scored positions of `batch`.
     public func evaluate(on batch: TaskBatch) -> (accuracy: Double, loss: Double) {
@@ -150,7 +163,7 @@ public final class Trainer {
             if stop == nil, let limit = config.maxSeconds, elapsed() >= limit { stop = .maxTime }
             progress.update(ProgressState(step: step, totalSteps: config.maxSteps, loss: loss, accuracy: lastAccuracy,
                                           tokensPerSecond: trainedSteps > 0 ? tokensPerStep * Double(trainedSteps) / trainingSeconds : 0,
-                                          elapsedSeconds: elapsed()))
+                                          elapsedSeconds: elapsed(), budgetSeconds: config.maxSeconds))
         }
         progress.finish()
         if curve.last?.step != step {
@@ -161,8 +174,10 @@ public final class Trainer {
             if let checkpointPath { try saveCheckpoint(to: checkpointPath, elapsed: elapsed()) }
         }
         if let curvePath { try writeCurve(to: curvePath) }
+        let reached = config.targetAccuracy.flatMap { target in curve.first { $0.evalAccuracy >= target }?.step }
         return TrainResult(steps: step, finalAccuracy: curve.last?.evalAccuracy ?? 0,
-                           bestAccuracy: curve.map(\.evalAccuracy).max() ?? 0, seconds: elapsed(),
+                           bestAccuracy: curve.map(\.evalAccuracy).max() ?? 0,
+                           testAccuracy: evaluateTest(), stepsToTarget: reached, seconds: elapsed(),
                            tokensPerSecond: trainedSteps > 0 ? tokensPerStep * Double(trainedSteps) / trainingSeconds : 0,
                            stopReason: stop!, curve: curve)
     }

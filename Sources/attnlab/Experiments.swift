@@ -10,9 +10,9 @@ struct SuiteOptions: ParsableArguments {
     func suite() throws -> Suite { try Suite.load(directory: experiments) }
     var store: ShardStore { ShardStore(results: results) }
 
-    /// "auto": paper where its shards exist (they are committed), quick otherwise.
+    /// "auto": paper where all its shards exist (they are committed), quick otherwise.
     func profile(_ text: String, for spec: ExperimentSpec) throws -> Profile {
-        text == "auto" ? store.automaticProfile(spec.name) : try Profile.parse(text)
+        text == "auto" ? store.automaticProfile(spec) : try Profile.parse(text)
     }
 
     static func checkProfile(_ text: String) throws {
@@ -59,7 +59,7 @@ struct Run: ParsableCommand {
             let summary = try runner.run(spec, profile: p, slice: slice, variants: filter)
             failures += summary.failed.count
             for f in summary.failed { print("failed: \(spec.name) \(f.key): \(f.error)") }
-            if merge && summary.failed.isEmpty && slice == .all && filter == nil {
+            if merge && summary.failed.isEmpty && summary.waiting == 0 && slice == .all && filter == nil {
                 let outcome = try Merger.merge(spec, profile: p, store: options.store)
                 print("\(outcome.path): \(outcome.rows) rows\(outcome.changed ? "" : " (unchanged)")")
             }

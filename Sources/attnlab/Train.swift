@@ -34,13 +34,14 @@ struct Train: ParsableCommand {
     @Option(help: "SwiGLU hidden width; 0 = no MLP.") var mlp: Int = 0
     @Flag(help: "Tie the LM head to the embedding.") var tied = false
     @Option(help: "Batch size.") var batchSize: Int = 64
-    @Option(help: "Peak learning rate.") var lr: Float = 1e-3
+    @Option(help: "Peak learning rate.") var lr: Float = TrainConfig.defaultLearningRate
     @Option(help: "Warm-up steps.") var warmup: Int = 100
     @Option(help: "Weight decay.") var weightDecay: Float = 0.1
-    @Option(help: "Step budget (and cosine length).") var maxSteps: Int = 2000
+    @Option(help: "Step budget and cosine length (default \(TrainConfig.defaultSteps); with --max-minutes alone, none: the time budget or the target ends the run, at a constant learning rate after warm-up).") var maxSteps: Int?
     @Option(help: "Wall-time budget in minutes.") var maxMinutes: Double?
     @Option(help: "Evaluate every this many steps.") var evalEvery: Int = 100
-    @Option(help: "Held-out evaluation examples.") var evalExamples: Int = 512
+    @Option(help: "Validation examples (early stopping).") var evalExamples: Int = 512
+    @Option(help: "Test examples, evaluated once at the end (0: none).") var testExamples: Int = 1000
     @Option(help: "Stop at this evaluation accuracy (0...1); 1 = train the whole budget.") var targetAccuracy: Double = 0.99
     @Option(help: "Seed of initialisation and data.") var seed: UInt64 = 0
     @Option(help: "OpenBLAS threads.") var threads: Int?
@@ -58,8 +59,19 @@ struct Train: ParsableCommand {
         if !(0...1).contains(targetAccuracy) { throw ValidationError("--target-accuracy \(targetAccuracy) must be in 0...1") }
         var cfg = TrainConfig()
         cfg.batchSize = batchSize; cfg.learningRate = lr; cfg.warmupSteps = warmup; cfg.weightDecay = weightDecay
-        cfg.maxSteps = maxSteps; cfg.maxSeconds = maxMinutes.map { $0 * 60 }; cfg.evalEvery = evalEvery
-        cfg.evalExamples = evalExamples; cfg.targetAccuracy = targetAccuracy >= 1 ? nil : targetAccuracy; cfg.seed = seed
+        cfg.maxSeconds = maxMinutes.map { $0 * 60 }
+        if let maxSteps {
+            cfg.maxSteps = maxSteps
+        } else if maxMinutes != nil {
+            // A time budget alone: no step budget ends the run minutes early, and the learning
+            // rate stays at its peak after warm-up (a cosine needs a known length).
+            cfg.maxSteps = TrainConfig.unboundedSteps
+            cfg.finalLearningRateRatio = 1
+        } else {
+            cfg.maxSteps = TrainConfig.defaultSteps
+        }
+        cfg.evalEvery = evalEvery
+        cfg.evalExamples = evalExamples; cfg.testExamples = testExamples; cfg.targetAccuracy = targetAccuracy >= 1 ? nil : targetAccuracy; cfg.seed = seed
         r.train = cfg
         do { try r.validate() } catch HarnessError.badInput(let message) { throw ValidationError(message) }
         return r
@@ -78,8 +90,16 @@ struct Train: ParsableCommand {
         progress.message("\(t.configDescription); \(trainer.model.parameterCount) parameters; OpenBLAS \(BLAS.coreName) × \(BLAS.threads) threads")
         let result = try trainer.run(progress: progress, checkpointPath: checkpoint, curvePath: curve)
         print("variant \(v.rawValue)  task \(t.id.rawValue) (\(t.configDescription))")
-        print(String(format: "accuracy %.4f (best %.4f) after %d steps, stopped by %@", result.finalAccuracy, result.bestAccuracy,
+        print(String(format: "validation accuracy %.4f (best %.4f) after %d steps, stopped by %@", result.finalAccuracy, result.bestAccuracy,
                      result.steps, result.stopReason.rawValue))
+        if let test = result.testAccuracy { print(String(format: "test accuracy %.4f (%d held-out examples)", test, testExamples)) }
+        if let target = r.train.targetAccuracy {
+            if let reached = result.stepsToTarget {
+                print(String(format: "reached %.1f%% at step %d (%d training tokens)", 100 * target, reached, reached * batchSize * seqLen))
+            } else {
+                print(String(format: "did not reach %.1f%%", 100 * target))
+            }
+        }
         print(String(format: "time %.1f s, %.0f training tokens/s", result.seconds, result.tokensPerSecond))
         print("parameters \(trainer.model.parameterCount); KV cache \(trainer.model.kvBytesPerToken) bytes per token (Float32, all layers)")
         if let passkey = t as? PasskeyTask, distance == nil {

@@ -18,10 +18,11 @@ private let attnlabBinary = harnessRepoRoot.appendingPathComponent(".build/debug
 
 /// Metrics that measure wall time, not the model: they differ between two identical runs.
 private let timeMetrics: Set<String> = ["train_seconds", "train_tokens_per_second", "run_seconds"]
-/// Rows one smoke training run writes: accuracy, best_accuracy, steps, train_seconds, train_tokens_per_second,
-/// parameters, kv_elements_per_token, kv_bytes_per_token, kv_elements_at_seq_len, run_seconds, and one
-/// curve point (eval_accuracy, train_loss).
-private let rowsPerRun = 12
+/// Rows one smoke training run (no target accuracy) writes: accuracy, val_accuracy, best_accuracy,
+/// learning_rate, steps, train_seconds, train_tokens_per_second, parameters, kv_elements_per_token,
+/// kv_bytes_per_token, kv_elements_at_seq_len, state_bytes_at_seq_len, run_seconds, and one curve point
+/// (eval_accuracy, train_loss).
+private let rowsPerRun = 15
 
 private func attnlab(_ arguments: [String], in directory: String) throws -> Process {
     let p = Process()

@@ -97,7 +97,7 @@ struct SpecLoadingTests {
         smoke["seed"] = [0]
         profiles["smoke"] = smoke
         spec["profiles"] = profiles
-        expectBadInput(["profiles.smoke", "unknown field 'seed'", "valid: cells, knobs, seeds, set, variants"]) { _ = try load(spec, in: dir) }
+        expectBadInput(["profiles.smoke", "unknown field 'seed'", "valid: cells, knobs, lr_grid, seeds, set, variants"]) { _ = try load(spec, in: dir) }
     }
 
     @Test func unknownKind() throws {

@@ -53,24 +53,36 @@ struct CommonTests {
         #expect(Double(late.correct) < 0.8 * Double(late.total), "the shifted oracle scored \(late)")
     }
 
-    @Test func trainAndEvaluationStreamsDiffer() throws {
+    @Test func trainValidationAndTestStreamsDiffer() throws {
         let t = try MQARTask(vocabSize: 8192, sequenceLength: 64, kvPairs: 4)
         for seed: UInt64 in [0, 1, 12345] {
             var s = TaskStreams(seed: seed)
-            #expect(s.train != s.evaluation)
+            #expect(s.train != s.evaluation && s.train != s.test && s.evaluation != s.test)
             let train = t.batch(size: 64, rng: &s.train), eval = t.batch(size: 64, rng: &s.evaluation)
-            #expect(train != eval)
+            let test = t.batch(size: 64, rng: &s.test)
+            #expect(train != eval && train != test && eval != test)
             let trainRows = Set((0..<64).map { Array(train.inputs(row: $0)) })
+            let evalRows = Set((0..<64).map { Array(eval.inputs(row: $0)) })
             #expect((0..<64).allSatisfy { !trainRows.contains(Array(eval.inputs(row: $0))) })
+            #expect((0..<64).allSatisfy { !trainRows.contains(Array(test.inputs(row: $0))) && !evalRows.contains(Array(test.inputs(row: $0))) })
             #expect(TaskStreams(seed: seed) == TaskStreams(seed: seed))
         }
-        // Nearby seeds give unrelated streams, including across train and evaluation.
+        // Nearby seeds give unrelated streams, including across train, validation and test.
         var starts = Set<UInt64>()
         for seed: UInt64 in 0..<100 {
             var s = TaskStreams(seed: seed)
-            starts.insert(s.train.next()); starts.insert(s.evaluation.next())
+            starts.insert(s.train.next()); starts.insert(s.evaluation.next()); starts.insert(s.test.next())
         }
-        #expect(starts.count == 200)
+        #expect(starts.count == 300)
+    }
+
+    @Test func testSetIsFixedAndDisjointFromValidation() throws {
+        let t = try CopyingTask(vocabSize: 20, sequenceLength: 21)
+        let test = testSet(t, examples: 10, seed: 3)
+        #expect(test == testSet(t, examples: 10, seed: 3))
+        #expect(test != testSet(t, examples: 10, seed: 4))
+        #expect(test != evaluationSet(t, examples: 10, seed: 3))
+        #expect(testSet(t, examples: 4, seed: 3) == test.chunks(ofSize: 4)[0])
     }
 
     @Test func evaluationSetIsFixedAndHeldOut() throws {

@@ -23,6 +23,17 @@ struct ProgressTests {
         #expect(eta(0, 4, 0).isNaN, "no pace before the first step")
     }
 
+    @Test func aTimeBudgetBoundsTheETAAndAnUnboundedRunShowsNoTotal() {
+        let budgeted = ProgressState(step: 10, totalSteps: 1000, loss: 0, tokensPerSecond: 0, elapsedSeconds: 10, budgetSeconds: 60)
+        #expect(budgeted.etaSeconds == 50, "990 s by steps, but the budget ends it in 50 s")
+        let early = ProgressState(step: 990, totalSteps: 1000, loss: 0, tokensPerSecond: 0, elapsedSeconds: 10, budgetSeconds: 60)
+        #expect(abs(early.etaSeconds - 10.0 / 99) < 1e-12, "the steps end it before the budget")
+        let unbounded = ProgressState(step: 7, totalSteps: TrainConfig.unboundedSteps, loss: 0, tokensPerSecond: 0,
+                                      elapsedSeconds: 5, budgetSeconds: 65)
+        #expect(unbounded.etaSeconds == 60)
+        #expect(unbounded.line.hasPrefix("step 7  loss"), "\(unbounded.line)")
+    }
+
     @Test(arguments: [
         // (step, total, elapsed s, tokens/s) → expected tail of the line
         (0, 10, 0.0, 0.0, "acc –  0 tok/s  ETA –"),

@@ -111,6 +111,37 @@ struct TrainerTests {
         #expect(result.finalAccuracy == trainer.evaluate().accuracy)
     }
 
+    @Test func testAccuracyComesFromTheDisjointTestSet() throws {
+        let trainer = try Trainer(modelConfig: tinyModel(.gqa), task: tinyMQAR(), config: tinyTrainConfig(steps: 4, evalEvery: 2))
+        let result = try trainer.run()
+        let test = testSet(tinyMQAR(), examples: 16, seed: 7)
+        #expect(result.testAccuracy == trainer.evaluate(on: test).accuracy)
+        #expect(test != evaluationSet(tinyMQAR(), examples: 16, seed: 7))
+        var none = tinyTrainConfig(steps: 2)
+        none.testExamples = 0
+        #expect(try Trainer(modelConfig: tinyModel(.gqa), task: tinyMQAR(), config: none).run().testAccuracy == nil)
+    }
+
+    @Test func stepsToTargetIsTheFirstEvaluationAtTheTarget() throws {
+        var config = tinyTrainConfig(steps: 8, evalEvery: 2)
+        config.targetAccuracy = 0  // reached at the first evaluation
+        let reached = try Trainer(modelConfig: tinyModel(.gqa), task: tinyMQAR(), config: config).run()
+        #expect(reached.stepsToTarget == 2 && reached.steps == 2 && reached.stopReason == .targetAccuracy)
+        let never = try Trainer(modelConfig: tinyModel(.gqa), task: tinyMQAR(), config: tinyTrainConfig(steps: 4)).run()
+        #expect(never.stepsToTarget == nil)
+    }
+
+    @Test func unboundedStepsRunUntilTheTimeBudgetAtAConstantRate() throws {
+        var config = tinyTrainConfig(steps: 6, evalEvery: 1000)
+        config.maxSteps = TrainConfig.unboundedSteps
+        config.finalLearningRateRatio = 1
+        config.maxSeconds = 0.3
+        let trainer = try Trainer(modelConfig: tinyModel(.gqa), task: tinyMQAR(), config: config)
+        let result = try trainer.run()
+        #expect(result.stopReason == .maxTime && result.steps > 1)
+        #expect(trainer.schedule.learningRate(step: 10_000) == config.learningRate)
+    }
+
     // MARK: - Curve
 
     @Test func curveCSVHasOneRowPerEvaluation() throws {
@@ -220,6 +251,7 @@ struct TrainerTests {
             with("grad-clip") { $0.gradClip = .nan },
             with("eval-every") { $0.evalEvery = 0 },
             with("eval-examples") { $0.evalExamples = 0 },
+            with("test-examples") { $0.testExamples = -1 },
             with("target-accuracy") { $0.targetAccuracy = 1.5 },
             with("target-accuracy") { $0.targetAccuracy = -0.1 },
             with("target-accuracy") { $0.targetAccuracy = .nan },

@@ -20,7 +20,7 @@ func tinyModel(_ variant: Variant, vocab: Int = 32, layers: Int = 1, width: Int 
     return ModelConfig(vocabSize: vocab, layers: layers, attention: attention, variant: variant, mlpHidden: mlp)
 }
 
-/// Batch 8, a handful of steps, a small evaluation set, no early stop.
+/// Batch 8, a handful of steps, small validation and test sets, no early stop.
 func tinyTrainConfig(steps: Int = 6, evalEvery: Int = 2, seed: UInt64 = 7) -> TrainConfig {
     var c = TrainConfig()
     c.batchSize = 8
@@ -29,6 +29,7 @@ func tinyTrainConfig(steps: Int = 6, evalEvery: Int = 2, seed: UInt64 = 7) -> Tr
     c.learningRate = 1e-2
     c.evalEvery = evalEvery
     c.evalExamples = 16
+    c.testExamples = 16
     c.targetAccuracy = nil
     c.seed = seed
     return c

@@ -1,0 +1,117 @@
+// The learning-rate protocol: a spec's lr_grid expands into the grid at the first seed and
+// one run per further seed at the grid's choice; the choice rule; a chosen-rate run reads
+// its grid's shards, waits for them when they are missing, and records the rate it used;
+// the test set's accuracy is what `accuracy` reports.
+
+import Foundation
+import Testing
+@testable import Harness
+
+@Suite("Learning-rate choice")
+struct LearningRateChoiceTests {
+    typealias C = LearningRateChoice.Candidate
+
+    @Test func fewestStepsToTheTargetWinsThenValidationAccuracyThenTheSmallerRate() {
+        // Two reached the target: the faster one, whatever the accuracies.
+        #expect(LearningRateChoice.choose([C(learningRate: 1e-3, validationAccuracy: 0.999, stepsToTarget: 900),
+                                           C(learningRate: 3e-3, validationAccuracy: 0.991, stepsToTarget: 500),
+                                           C(learningRate: 1e-2, validationAccuracy: 0.97, stepsToTarget: nil)]) == 1)
+        // One reached it: that one, even with a lower final accuracy than… nothing can beat it.
+        #expect(LearningRateChoice.choose([C(learningRate: 1e-3, validationAccuracy: 0.98, stepsToTarget: nil),
+                                           C(learningRate: 3e-3, validationAccuracy: 0.99, stepsToTarget: 2000)]) == 1)
+        // None reached it: the highest validation accuracy.
+        #expect(LearningRateChoice.choose([C(learningRate: 1e-3, validationAccuracy: 0.25, stepsToTarget: nil),
+                                           C(learningRate: 3e-3, validationAccuracy: 0.60, stepsToTarget: nil),
+                                           C(learningRate: 1e-2, validationAccuracy: 0.10, stepsToTarget: nil)]) == 1)
+        // Ties: the smaller rate, in either order.
+        #expect(LearningRateChoice.choose([C(learningRate: 1e-2, validationAccuracy: 0.5, stepsToTarget: nil),
+                                           C(learningRate: 1e-3, validationAccuracy: 0.5, stepsToTarget: nil)]) == 1)
+        #expect(LearningRateChoice.choose([C(learningRate: 1e-3, validationAccuracy: 1, stepsToTarget: 300),
+                                           C(learningRate: 1e-2, validationAccuracy: 1, stepsToTarget: 300)]) == 0)
+        #expect(LearningRateChoice.choose([]) == nil)
+    }
+
+    private func gridSpec(seeds: [Int] = [0, 1, 2], grid: [Any] = [0.003, 0.01]) throws -> (TempDir, ExperimentSpec) {
+        var spec = trainSpec(variants: ["mha", "linear"], seeds: seeds)
+        var profiles = spec["profiles"] as! [String: Any]
+        var smoke = profiles["smoke"] as! [String: Any]
+        smoke["lr_grid"] = grid
+        profiles["smoke"] = smoke
+        spec["profiles"] = profiles
+        var base = spec["base"] as! [String: Any]
+        base["lr"] = nil
+        base["target_accuracy"] = 0.99
+        base["test_examples"] = 8
+        spec["base"] = base
+        let dir = try TempDir("lr-grid")
+        return (dir, try ExperimentSpec.load(path: try dir.write("tiny-train.json", try json(spec))))
+    }
+
+    @Test func aGridExpandsIntoTheGridAtTheFirstSeedAndOneChosenRunPerOtherSeed() throws {
+        let (_, spec) = try gridSpec()
+        let runs = try spec.runs(profile: .smoke)
+        #expect(runs.count == 2 * (2 + 2))
+        let mha = runs.filter { $0.variant == "mha" }
+        #expect(mha.map(\.seed) == [0, 0, 1, 2])
+        #expect(mha.map { $0.parameters["lr"]! } == ["0.003", "0.01", "best", "best"])
+        #expect(mha[2].parameters["lr_grid"] == "0.003 0.01" && mha[2].parameters["lr_grid_seed"] == "0")
+        #expect(mha[0].parameters["lr_grid"] == nil, "grid runs do not depend on the grid: adding a rate keeps their shards")
+        #expect(mha.allSatisfy { $0.key.contains("lr=") })
+        // The grid a chosen run reads is exactly the spec's grid runs (same shard keys).
+        #expect(try LearningRateChoice.gridRuns(of: mha[3]).map(\.key) == mha[0...1].map(\.key))
+        // Other profiles (no grid) are unchanged: one run per seed at the base rate.
+        #expect(try spec.runs(profile: .quick).allSatisfy { $0.parameters["lr"] == nil && $0.parameters["lr_grid"] == nil })
+    }
+
+    @Test func aBadGridIsRejectedNamingTheValue() throws {
+        expectBadInput(["lr_grid[1] = -1", "positive"]) { _ = try gridSpec(grid: [0.003, -1]) }
+        expectBadInput(["lr_grid lists a learning rate twice"]) { _ = try gridSpec(grid: [0.003, 0.003]) }
+        var spec = trainSpec(set: ["lr": 0.01])
+        var profiles = spec["profiles"] as! [String: Any]
+        var smoke = profiles["smoke"] as! [String: Any]
+        smoke["lr_grid"] = [0.003]
+        profiles["smoke"] = smoke
+        spec["profiles"] = profiles
+        let dir = try TempDir("lr-grid-bad")
+        let path = try dir.write("tiny-train.json", try json(spec))
+        expectBadInput(["sets lr = 0.01", "lr_grid chooses the learning rate"]) { _ = try ExperimentSpec.load(path: path) }
+    }
+
+    @Test func chosenRunsTrainAtTheGridsChoiceAndWaitForTheGrid() throws {
+        let (dir, spec) = try gridSpec(seeds: [0, 1])
+        let store = ShardStore(results: dir.file("results"))
+        let runs = try spec.runs(profile: .smoke)
+        let log = CollectingLog()
+        // Only the chosen runs' slice (positions 2 and 5): their grids are in other slices, so they wait and fail nothing.
+        let chosenSlice = ShardSlice(index: 2, count: 3)
+        #expect(runs.enumerated().filter { chosenSlice.contains($0.offset) }.map(\.element.parameters["lr"]!) == ["best", "best"])
+        let first = try Runner(store: store, log: log).run(spec, profile: .smoke, slice: chosenSlice)
+        #expect(first.ran == 0 && first.waiting == 2 && first.failed.isEmpty)
+        #expect(log.lines.contains { $0.contains("deferred, waiting for 2 run(s)") })
+        // The whole sweep: the grid first, then the chosen runs, in one invocation.
+        let all = try Runner(store: store, log: CollectingLog()).run(spec, profile: .smoke)
+        #expect(all.failed.isEmpty && all.waiting == 0 && all.ran == runs.count)
+        for run in runs where LearningRateChoice.isSelected(run) {
+            let m = try #require(try store.measurements(run, .smoke, spec: spec))
+            let grid = try LearningRateChoice.gridRuns(of: run).map { g -> C in
+                let gm = try store.measurements(g, .smoke, spec: spec)!
+                func v(_ name: String) -> Double? { gm.first { $0.metric == name }?.value }
+                return C(learningRate: Double(g.parameters["lr"]!)!, validationAccuracy: v("val_accuracy")!, stepsToTarget: v("steps_to_target"))
+            }
+            let used = m.first { $0.metric == "learning_rate" }!.value
+            #expect(abs(used - grid[LearningRateChoice.choose(grid)!].learningRate) < 1e-9)
+        }
+        // Every train run reports test and validation accuracy, whether it reached the target, and its state in bytes.
+        let m = try #require(try store.measurements(runs[0], .smoke, spec: spec))
+        for name in ["accuracy", "val_accuracy", "best_accuracy", "learning_rate", "reached_target", "state_bytes_at_seq_len"] {
+            #expect(m.contains { $0.metric == name }, "missing \(name)")
+        }
+        _ = try Merger.merge(spec, profile: .smoke, store: store)
+    }
+
+    @Test func lrGridParametersBelongToChosenRunsOnly() throws {
+        var run = try #require(try gridSpec().1.runs(profile: .smoke).first)
+        run.parameters["lr_grid"] = "0.003 0.01"
+        expectBadInput(["lr_grid = 0.003 0.01 applies only to runs with lr = best"]) { _ = try TrainingExperiment.recipe(run) }
+    }
+}
