@@ -1,7 +1,7 @@
 // Kind `train`: trains one tiny model with one mechanism on one synthetic task and
 // records its held-out accuracy, its cost and its KV cache per token (the x axis of
-// recall-versus-cache). Passkey runs also record accuracy at each distance, and every
-// run its training curve (metric eval_accuracy / train_loss against step).
+// recall-versus-cache). Passkey and multikey-needle runs also record accuracy at each
+// distance, and every run its training curve (metric eval_accuracy / train_loss against step).
 
 import Attention
 import Foundation
@@ -15,7 +15,7 @@ enum TrainingExperiment {
         "task", "seq_len", "kv_pairs", "vocab", "alpha", "fixed_distance", "data_tokens",
         "d_model", "layers", "heads", "kv_heads", "head_dim", "window", "latent", "rope_dim", "feature_dim", "mlp", "tied",
         "batch", "lr", "warmup", "weight_decay", "steps", "max_minutes", "eval_every", "eval_examples", "target_accuracy",
-        "distance_examples", "threads",
+        "distance_examples", "threads", "needles",
     ]
 
     static func recipe(_ run: RunSpec) throws -> TrainingRecipe {
@@ -28,6 +28,7 @@ enum TrainingExperiment {
         if p["alpha"] != nil { r.alpha = try run.double("alpha") }
         r.distance = try run.optionalInt("fixed_distance")
         if p["data_tokens"] != nil { r.dataTokens = try run.int("data_tokens") }
+        r.needles = try run.optionalInt("needles")
         if p["d_model"] != nil { r.dModel = try run.int("d_model") }
         if p["layers"] != nil { r.layers = try run.int("layers") }
         if p["heads"] != nil { r.heads = try run.int("heads") }
@@ -89,14 +90,10 @@ enum TrainingExperiment {
             out.append(Measurement("eval_accuracy", point.evalAccuracy, "fraction", at: ["step": String(point.step)]))
             out.append(Measurement("train_loss", point.loss, "nats", at: ["step": String(point.step)]))
         }
-        if let passkey = try recipe.makeTask() as? PasskeyTask, recipe.distance == nil {
-            // Accuracy against distance on held-out examples from their own stream.
-            let examples = try run.optionalInt("distance_examples") ?? 256
-            var rng = Xoshiro256StarStar(seed: UInt64(run.seed) ^ 0x6469_7374_616E_6365)  // "distance"
-            for d in TrainingRecipe.evaluationDistances(in: passkey.validDistances) {
-                let batch = try passkey.batch(size: examples, distance: d, rng: &rng)
-                out.append(Measurement("accuracy_at_distance", trainer.evaluate(on: batch).accuracy, "fraction", at: ["distance": String(d)]))
-            }
+        // Accuracy against distance (passkey, multikey-needle) on held-out examples.
+        let examples = try run.optionalInt("distance_examples") ?? 256
+        for (d, accuracy) in try recipe.accuracyByDistance(of: trainer, examples: examples) ?? [] {
+            out.append(Measurement("accuracy_at_distance", accuracy, "fraction", at: ["distance": String(d)]))
         }
         return out
     }
