@@ -1,7 +1,8 @@
 // Shards: one CSV per run under <results>/shards/<experiment>/<profile>/<key>.csv,
 // written atomically (AtomicFile), so a file that exists is a finished run. Tidy long
 // format, one row per measured value; the columns are the same for every run of an
-// experiment, so merging is concatenation and a sort.
+// experiment, so merging is concatenation and a sort. A shard from before a parameter
+// column was added reads as if written now, when its run does not set that parameter.
 
 import Foundation
 import TensorCore
@@ -64,9 +65,22 @@ public struct ShardStore: Sendable {
         guard let text = try? String(contentsOfFile: p, encoding: .utf8) else { throw HarnessError.failed("cannot read shard \(p)") }
         let table: (header: [String], rows: [[String]])
         do { table = try CSVTable.parse(text) } catch { throw HarnessError.failed("shard \(p): \(error)") }
-        guard table.header == Self.header(spec) else {
-            throw HarnessError.failed("shard \(p) has columns \(table.header.joined(separator: ",")); expected \(Self.header(spec).joined(separator: ",")). Delete it to rerun that run.")
-        }
-        return table.rows
+        let header = Self.header(spec)
+        if table.header == header { return table.rows }
+        if let rows = Self.addingUnsetParameters(table, to: header, run: run, kind: spec.kind) { return rows }
+        throw HarnessError.failed("shard \(p) has columns \(table.header.joined(separator: ",")); expected \(header.joined(separator: ",")). Delete it to rerun that run.")
+    }
+
+    /// A shard written before some parameter columns existed (a knob added to a kind
+    /// later, e.g. `needles`): when the run sets none of them, each of its cells would
+    /// be empty, so the rows are read with empty cells inserted; nil otherwise (other
+    /// missing or extra columns, another order, or a missing parameter the run sets).
+    static func addingUnsetParameters(_ table: (header: [String], rows: [[String]]), to header: [String],
+                                      run: RunSpec, kind: ExperimentKind) -> [[String]]? {
+        let missing = Set(header).subtracting(table.header)
+        guard !missing.isEmpty, missing.allSatisfy({ kind.parameterNames.contains($0) && run.parameters[$0] == nil }),
+              table.header == header.filter({ !missing.contains($0) }) else { return nil }
+        let index = Dictionary(uniqueKeysWithValues: table.header.enumerated().map { ($1, $0) })
+        return table.rows.map { row in header.map { missing.contains($0) ? "" : row[index[$0]!] } }
     }
 }
