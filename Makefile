@@ -28,7 +28,7 @@ PROFILE      ?= auto
 CLAIMS       ?=
 
 EXPERIMENTS  := kv-cache-models kv-cache-scaling prefill-scaling decode-scaling mqar-recall \
-                recall-vs-cache passkey-distance copying selective-copying throughput
+                recall-vs-cache passkey-distance copying selective-copying throughput multikey-needle
 CSVS         := $(addprefix $(RESULTS)/,$(addsuffix .csv,$(EXPERIMENTS)))
 
 # Figures and the data each reads (one gnuplot script per figure in paper/figures/).

@@ -23,7 +23,7 @@ make --no-print-directory -o release -o deps -o deps-all experiments PROFILE=smo
   || { tail -30 "$work/experiments.log"; echo "check-pipeline: experiments failed" >&2; exit 1; }
 make --no-print-directory -o release -o deps -o deps-all paper/report.pdf figures >"$work/report.log" 2>&1 \
   || { tail -40 "$work/report.log"; echo "check-pipeline: report failed" >&2; exit 1; }
-for e in kv-cache-models kv-cache-scaling prefill-scaling decode-scaling mqar-recall recall-vs-cache passkey-distance copying selective-copying throughput; do
+for e in kv-cache-models kv-cache-scaling prefill-scaling decode-scaling mqar-recall recall-vs-cache passkey-distance copying selective-copying throughput multikey-needle; do
   [ -s "results/$e.csv" ] || { echo "check-pipeline: results/$e.csv missing" >&2; exit 1; }
 done
 pages=$(pdfinfo paper/report.pdf 2>/dev/null | awk '/^Pages:/ {print $2}' || true)

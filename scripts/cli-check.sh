@@ -49,7 +49,9 @@ echo '{"hidden_size": 16' > "$WORK/broken.json"
 expect_error "not valid JSON" "$BIN" forward --variant gqa --config "$WORK/broken.json" --input "$WORK/x.safetensors" --output "$WORK/z.safetensors"
 expect_error "q_proj.weight' has shape [16, 16], expected [24, 16]" "$BIN" forward --variant mla --config "$WORK/cfg.json" --weights "$WORK/w.safetensors" --input "$WORK/x.safetensors" --output "$WORK/z.safetensors"
 [ ! -e "$WORK/z.safetensors" ] || { echo "FAIL: a failed forward left an output file"; failures=$((failures + 1)); }
-expect_error "valid: mqar, passkey, copying, selective-copying" "$BIN" train --variant mha --task recall
+expect_error "valid: mqar, passkey, copying, selective-copying, multikey-needle" "$BIN" train --variant mha --task recall
+expect_error "--needles does not apply to task mqar" "$BIN" train --variant mha --needles 4
+expect_error "needles = 50" "$BIN" train --variant mha --task multikey-needle --seq-len 64 --vocab 512 --needles 50
 expect_error "--window does not apply to mha" "$BIN" train --variant mha --window 8
 expect_error "gqa needs --kv-heads" "$BIN" train --variant gqa --heads 4
 expect_error "kv-pairs = 40" "$BIN" train --variant mha --seq-len 64 --kv-pairs 40

@@ -1,7 +1,8 @@
 // Shards: one CSV per run under <results>/shards/<experiment>/<profile>/<key>.csv,
 // written atomically (AtomicFile), so a file that exists is a finished run. Tidy long
 // format, one row per measured value; the columns are the same for every run of an
-// experiment, so merging is concatenation and a sort.
+// experiment, so merging is concatenation and a sort. A shard from before a parameter
+// column was added reads as if written now, when its run does not set that parameter.
 
 import Foundation
 import TensorCore
@@ -70,15 +71,21 @@ public struct ShardStore: Sendable {
         do { table = try CSVTable.parse(text) } catch { throw HarnessError.failed("shard \(p): \(error)") }
         let expected = Self.header(spec)
         if table.header == expected { return table.rows }
-        // A shard written before the kind gained a parameter lacks that column: the run did
-        // not set it, so its cell is empty. Any other difference is an error.
+        if let rows = Self.addingUnsetParameters(table, to: expected, run: run, kind: spec.kind) { return rows }
+        throw HarnessError.failed("shard \(p) has columns \(table.header.joined(separator: ",")); expected \(expected.joined(separator: ",")). Delete it to rerun that run.")
+    }
+
+    /// A shard written before some parameter columns existed (a knob added to a kind later,
+    /// e.g. `needles` or `test_examples`): when the run sets none of them, each of their
+    /// cells would be empty, so the rows are read with empty cells there; nil otherwise
+    /// (a missing column that is not a parameter or that the run sets, or an extra column).
+    static func addingUnsetParameters(_ table: (header: [String], rows: [[String]]), to header: [String],
+                                      run: RunSpec, kind: ExperimentKind) -> [[String]]? {
         let index = Dictionary(table.header.enumerated().map { ($1, $0) }, uniquingKeysWith: { a, _ in a })
-        let missing = expected.filter { index[$0] == nil }
-        guard index.count == table.header.count, Set(table.header).isSubset(of: expected),
-              Set(missing).isSubset(of: spec.kind.parameterNames) else {
-            throw HarnessError.failed("shard \(p) has columns \(table.header.joined(separator: ",")); expected \(expected.joined(separator: ",")). Delete it to rerun that run.")
-        }
-        return table.rows.map { row in expected.map { name in index[name].map { row[$0] } ?? "" } }
+        let missing = header.filter { index[$0] == nil }
+        guard index.count == table.header.count, Set(table.header).isSubset(of: header),
+              missing.allSatisfy({ kind.parameterNames.contains($0) && run.parameters[$0] == nil }) else { return nil }
+        return table.rows.map { row in header.map { name in index[name].map { row[$0] } ?? "" } }
     }
 
     /// A finished run's measurements, as its shard holds them; nil if it has no shard yet.

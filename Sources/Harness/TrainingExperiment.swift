@@ -2,9 +2,10 @@
 // records its accuracy on the test set (`accuracy`; the validation set's, used to stop and
 // to choose the learning rate, is `val_accuracy`), the steps and tokens it took to reach
 // the target accuracy, its cost, and its KV cache per token and state at the run's length
-// (the x axis of recall-versus-cache). Passkey runs also record accuracy at each distance,
-// and every run its training curve (metric eval_accuracy / train_loss against step, on the
-// validation set). A run with lr = "best" trains at the rate its lr grid chose.
+// (the x axis of recall-versus-cache). Passkey and multikey-needle runs also record
+// accuracy at each distance, and every run its training curve (metric eval_accuracy /
+// train_loss against step, on the validation set). A run with lr = "best" trains at the
+// rate its lr grid chose.
 
 import Attention
 import Foundation
@@ -19,6 +20,7 @@ enum TrainingExperiment {
         "d_model", "layers", "heads", "kv_heads", "head_dim", "window", "latent", "rope_dim", "feature_dim", "mlp", "tied",
         "batch", "lr", "warmup", "weight_decay", "steps", "max_minutes", "eval_every", "eval_examples", "target_accuracy",
         "distance_examples", "threads", "test_examples", LearningRateChoice.gridParameter, LearningRateChoice.gridSeedParameter,
+        "needles",
     ]
 
     /// The run's recipe; a run at the grid's choice (lr = "best") validates with the grid's
@@ -33,6 +35,7 @@ enum TrainingExperiment {
         if p["alpha"] != nil { r.alpha = try run.double("alpha") }
         r.distance = try run.optionalInt("fixed_distance")
         if p["data_tokens"] != nil { r.dataTokens = try run.int("data_tokens") }
+        r.needles = try run.optionalInt("needles")
         if p["d_model"] != nil { r.dModel = try run.int("d_model") }
         if p["layers"] != nil { r.layers = try run.int("layers") }
         if p["heads"] != nil { r.heads = try run.int("heads") }
@@ -122,14 +125,10 @@ enum TrainingExperiment {
             out.append(Measurement("eval_accuracy", point.evalAccuracy, "fraction", at: ["step": String(point.step)]))
             out.append(Measurement("train_loss", point.loss, "nats", at: ["step": String(point.step)]))
         }
-        if let passkey = try recipe.makeTask() as? PasskeyTask, recipe.distance == nil {
-            // Accuracy against distance on held-out examples from their own stream.
-            let examples = try run.optionalInt("distance_examples") ?? 256
-            var rng = Xoshiro256StarStar(seed: UInt64(run.seed) ^ 0x6469_7374_616E_6365)  // "distance"
-            for d in TrainingRecipe.evaluationDistances(in: passkey.validDistances) {
-                let batch = try passkey.batch(size: examples, distance: d, rng: &rng)
-                out.append(Measurement("accuracy_at_distance", trainer.evaluate(on: batch).accuracy, "fraction", at: ["distance": String(d)]))
-            }
+        // Accuracy against distance (passkey, multikey-needle) on held-out examples.
+        let examples = try run.optionalInt("distance_examples") ?? 256
+        for (d, accuracy) in try recipe.accuracyByDistance(of: trainer, examples: examples) ?? [] {
+            out.append(Measurement("accuracy_at_distance", accuracy, "fraction", at: ["distance": String(d)]))
         }
         return out
     }

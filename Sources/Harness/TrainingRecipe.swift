@@ -6,6 +6,7 @@ import Attention
 import Foundation
 import Models
 import Tasks
+import TensorCore
 import Training
 
 public struct TrainingRecipe: Sendable, Equatable {
@@ -15,9 +16,11 @@ public struct TrainingRecipe: Sendable, Equatable {
     public var kvPairs = 4
     public var vocab = 8192
     public var alpha = 0.01
-    /// Passkey: one fixed distance, or nil to draw distances from 1…T−2.
+    /// Passkey and multikey-needle: one fixed distance, or nil to draw every valid distance.
     public var distance: Int?
     public var dataTokens = 16
+    /// Multikey-needle: K needles; nil is `defaultNeedles`, and a value given to another task is an error.
+    public var needles: Int?
     public var dModel = 64
     public var layers = 2
     public var heads = 1
@@ -40,6 +43,14 @@ public struct TrainingRecipe: Sendable, Equatable {
         ("--kv-heads", [.gqa, .swa]), ("--window", [.swa]), ("--latent", [.mla]), ("--rope-dim", [.mla]), ("--feature-dim", [.linear]),
     ]
 
+    /// The task knobs that have no meaning for other tasks, checked like `knobOwners`.
+    public static let taskKnobOwners: [(name: String, owners: Set<TaskKind>)] = [
+        ("--needles", [.multikeyNeedle]),
+    ]
+
+    /// K of a multikey-needle task when `needles` is not given.
+    public static let defaultNeedles = 4
+
     func givenKnobs() -> [String] {
         var given: [String] = []
         if kvHeads != nil { given.append("--kv-heads") }
@@ -48,6 +59,10 @@ public struct TrainingRecipe: Sendable, Equatable {
         if ropeDim != nil { given.append("--rope-dim") }
         if featureDim != nil { given.append("--feature-dim") }
         return given
+    }
+
+    func givenTaskKnobs() -> [String] {
+        needles != nil ? ["--needles"] : []
     }
 
     /// Messages name the command-line flags (`--kv-heads`); in a spec the same knob is `kv_heads`.
@@ -59,6 +74,12 @@ public struct TrainingRecipe: Sendable, Equatable {
             let owners = Self.knobOwners.first { $0.name == knob }!.owners
             if !owners.contains(variant) {
                 throw bad("\(knob) does not apply to \(variant.rawValue); it applies to: \(owners.map(\.rawValue).sorted().joined(separator: ", "))")
+            }
+        }
+        for knob in givenTaskKnobs() {
+            let owners = Self.taskKnobOwners.first { $0.name == knob }!.owners
+            if !owners.contains(task) {
+                throw bad("\(knob) does not apply to task \(task.rawValue); it applies to: \(owners.map(\.rawValue).sorted().joined(separator: ", "))")
             }
         }
         if variant == .gqa, kvHeads == nil || kvHeads == heads {
@@ -80,6 +101,10 @@ public struct TrainingRecipe: Sendable, Equatable {
             return try PasskeyTask(vocabSize: vocab, sequenceLength: seqLen, distances: 1...max(1, seqLen - 2))
         case .copying: return try CopyingTask(vocabSize: vocab, sequenceLength: seqLen)
         case .selectiveCopying: return try SelectiveCopyingTask(vocabSize: vocab, sequenceLength: seqLen, dataTokens: dataTokens)
+        case .multikeyNeedle:
+            let k = needles ?? Self.defaultNeedles
+            if let distance { return try MultiKeyNeedleTask(vocabSize: vocab, sequenceLength: seqLen, needles: k, distance: distance) }
+            return try MultiKeyNeedleTask(vocabSize: vocab, sequenceLength: seqLen, needles: k)
         }
     }
 
@@ -97,7 +122,22 @@ public struct TrainingRecipe: Sendable, Equatable {
         return try Trainer(modelConfig: modelConfig(), task: makeTask(), config: train)
     }
 
-    /// Up to 16 distances spread over the valid passkey range, both ends included.
+    /// Held-out accuracy at each of `evaluationDistances` over the task's valid distances,
+    /// for a distance-controlled task (passkey, multikey-needle) trained over all of them;
+    /// nil for other tasks and for a fixed `distance`. The examples come from their own
+    /// stream, seeded from the training seed, so they do not move the evaluation set.
+    public func accuracyByDistance(of trainer: Trainer, examples: Int) throws -> [(distance: Int, accuracy: Double)]? {
+        guard distance == nil, let task = try makeTask() as? any DistanceControlledTask else { return nil }
+        var rng = Xoshiro256StarStar(seed: train.seed ^ 0x6469_7374_616E_6365)  // "distance"
+        var out: [(distance: Int, accuracy: Double)] = []
+        for d in Self.evaluationDistances(in: task.validDistances) {
+            let batch = try task.batch(size: examples, distance: d, rng: &rng)
+            out.append((d, trainer.evaluate(on: batch).accuracy))
+        }
+        return out
+    }
+
+    /// Up to 16 distances spread over a range of valid distances, both ends included.
     public static func evaluationDistances(in range: ClosedRange<Int>, count: Int = 16) -> [Int] {
         let n = min(count, range.count)
         return Array(Set((0..<n).map { range.lowerBound + $0 * (range.count - 1) / max(n - 1, 1) })).sorted()

@@ -33,7 +33,7 @@ import TensorCore
 /// ```
 /// Keys are 2..<11, filler 11..<20; the marker 0 at index 5, the key 2 at index 6,
 /// the query 1 at index 11 = 6 + 5, and the answer 2 scored there only.
-public struct PasskeyTask: SyntheticTask, Equatable {
+public struct PasskeyTask: SyntheticTask, DistanceControlledTask, Equatable {
     public let vocabSize: Int
     public let sequenceLength: Int
     /// The distances examples are drawn from, uniformly; one value for a fixed distance.

@@ -110,10 +110,21 @@ extension SyntheticTask {
     }
 }
 
+/// A task whose single scored answer sits at a controlled distance before the position
+/// that outputs it (passkey, multikey-needle), for accuracy-versus-distance curves.
+public protocol DistanceControlledTask: SyntheticTask {
+    /// Every distance an example can be generated at.
+    var validDistances: ClosedRange<Int> { get }
+    /// `size` examples all at exactly `distance`; throws a `TaskConfigError` naming
+    /// `distance` when it is outside `validDistances`. // [B, T]
+    func batch(size: Int, distance: Int, rng: inout Xoshiro256StarStar) throws -> TaskBatch
+}
+
 /// The registry of tasks. Every test and sweep that iterates `allCases` picks up a new case.
 public enum TaskKind: String, CaseIterable, Codable, Sendable {
     case mqar, passkey, copying
     case selectiveCopying = "selective-copying"
+    case multikeyNeedle = "multikey-needle"
 
     /// One line for listings.
     public var summary: String {
@@ -122,6 +133,7 @@ public enum TaskKind: String, CaseIterable, Codable, Sendable {
         case .passkey: return "passkey retrieval: a marked key among filler, asked for at a fixed distance"
         case .copying: return "copying (Jelassi et al. 2024): a random string, a delimiter, the string again"
         case .selectiveCopying: return "selective copying (Gu & Dao 2023 §3.1): data tokens among noise, recalled in order at markers"
+        case .multikeyNeedle: return "multi-key needle in a haystack (RULER, Hsieh et al. 2024): K marked key-value needles among filler, asked for one key's value"
         }
     }
 

@@ -20,8 +20,9 @@ struct Train: ParsableCommand {
     @Option(help: "MQAR key-value pairs.") var kvPairs: Int = 4
     @Option(help: "Vocabulary (the model's and the task's).") var vocab: Int = 8192
     @Option(help: "MQAR power-law exponent of the query gaps.") var alpha: Double = 0.01
-    @Option(help: "Passkey distance (key to question).") var distance: Int?
+    @Option(help: "Passkey, multikey-needle: one fixed distance (answer to the last position); default: all, drawn per example.") var distance: Int?
     @Option(help: "Selective copying: data tokens.") var dataTokens: Int = 16
+    @Option(help: "Multikey-needle: key-value needles K (default \(TrainingRecipe.defaultNeedles)).") var needles: Int?
     @Option(help: "Model width C.") var dModel: Int = 64
     @Option(help: "Number of layers.") var layers: Int = 2
     @Option(help: "Query heads H.") var heads: Int = 1
@@ -53,7 +54,7 @@ struct Train: ParsableCommand {
         var r = TrainingRecipe(variant: try Variant.parse(variant))
         r.task = try TaskKind.parse(task)
         r.seqLen = seqLen; r.kvPairs = kvPairs; r.vocab = vocab; r.alpha = alpha; r.distance = distance
-        r.dataTokens = dataTokens; r.dModel = dModel; r.layers = layers; r.heads = heads; r.kvHeads = kvHeads
+        r.dataTokens = dataTokens; r.needles = needles; r.dModel = dModel; r.layers = layers; r.heads = heads; r.kvHeads = kvHeads
         r.headDim = headDim; r.window = window; r.latent = latent; r.ropeDim = ropeDim; r.featureDim = featureDim
         r.mlp = mlp; r.tied = tied
         if !(0...1).contains(targetAccuracy) { throw ValidationError("--target-accuracy \(targetAccuracy) must be in 0...1") }
@@ -102,15 +103,11 @@ struct Train: ParsableCommand {
         }
         print(String(format: "time %.1f s, %.0f training tokens/s", result.seconds, result.tokensPerSecond))
         print("parameters \(trainer.model.parameterCount); KV cache \(trainer.model.kvBytesPerToken) bytes per token (Float32, all layers)")
-        if let passkey = t as? PasskeyTask, distance == nil {
-            // Accuracy against distance on held-out examples (their own stream), so a
-            // window shorter than the distance shows.
-            print("passkey accuracy by distance (256 held-out examples each):")
-            var rng = Xoshiro256StarStar(seed: seed ^ 0x6469_7374_616E_6365)  // "distance"
-            for d in TrainingRecipe.evaluationDistances(in: passkey.validDistances) {
-                let batch = try passkey.batch(size: 256, distance: d, rng: &rng)
-                print(String(format: "  distance %4d  accuracy %.3f", d, trainer.evaluate(on: batch).accuracy))
-            }
+        // Accuracy against distance on held-out examples (their own stream), so a window
+        // shorter than the distance shows.
+        if let byDistance = try r.accuracyByDistance(of: trainer, examples: 256) {
+            print("\(t.id.rawValue) accuracy by distance (256 held-out examples each):")
+            for (d, accuracy) in byDistance { print(String(format: "  distance %4d  accuracy %.3f", d, accuracy)) }
         }
     }
 }

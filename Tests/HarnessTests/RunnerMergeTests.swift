@@ -110,6 +110,37 @@ struct RunnerMergeTests {
         }
     }
 
+    /// A shard written before a parameter column existed (the committed results when
+    /// `needles` was added to the train kind) reads as if written now, with that cell
+    /// empty, as long as its run does not set the parameter; other differences are refused.
+    @Test func aShardWithoutALaterParameterColumnReadsWithItEmpty() throws {
+        let dir = try TempDir("older-shard")
+        let spec = try ExperimentSpec.load(path: try dir.write("tiny-train.json", try json(trainSpec(variants: ["mha"]))))
+        let store = ShardStore(results: dir.file("results"))
+        let run = try spec.runs(profile: .smoke)[0]
+        try store.write([Measurement("accuracy", 0.5, "fraction")], of: run, spec: spec, profile: .smoke,
+                        provenance: .current(), blasThreads: 1)
+        let now = try store.read(run, .smoke, spec: spec)
+        let table = try CSVTable.parse(try String(contentsOfFile: store.path(run, .smoke), encoding: .utf8))
+        func dropping(_ column: String) -> (header: [String], rows: [[String]]) {
+            let i = table.header.firstIndex(of: column)!
+            func drop(_ r: [String]) -> [String] { var r = r; r.remove(at: i); return r }
+            return (drop(table.header), table.rows.map(drop))
+        }
+        let older = dropping("needles")
+        try CSVTable.render(header: older.header, rows: older.rows).write(toFile: store.path(run, .smoke), atomically: true, encoding: .utf8)
+        #expect(try store.read(run, .smoke, spec: spec) == now)
+        #expect(try Merger.merge(spec, profile: .smoke, store: store).rows == 1)
+
+        var setting = run
+        setting.parameters["needles"] = "4"
+        let header = ShardStore.header(spec)
+        #expect(ShardStore.addingUnsetParameters(older, to: header, run: setting, kind: spec.kind) == nil)
+        for column in ["vocab", "seed", "metric"] {  // set by the run, or not a parameter
+            #expect(ShardStore.addingUnsetParameters(dropping(column), to: header, run: run, kind: spec.kind) == nil, "\(column)")
+        }
+    }
+
     /// A killed write leaves `.<key>.csv.tmp-<pid>-<uuid>` beside the shards: runs and merges
     /// ignore it; a run removes it once it is older than any live write could be.
     @Test func temporaryFilesAreIgnoredAndStaleOnesRemoved() throws {

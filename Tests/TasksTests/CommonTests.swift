@@ -113,7 +113,7 @@ struct CommonTests {
         for k in TaskKind.allCases { #expect(try TaskKind.parse(k.rawValue) == k) }
         #expect(try TaskKind.parse("selective-copying") == .selectiveCopying)
         let e = #expect(throws: UnknownTaskKind.self) { _ = try TaskKind.parse("selectiveCopying") }
-        #expect(e?.description == "unknown task 'selectiveCopying'; valid: mqar, passkey, copying, selective-copying")
+        #expect(e?.description == "unknown task 'selectiveCopying'; valid: mqar, passkey, copying, selective-copying, multikey-needle")
     }
 
     @Test func accuracyCountsScoredPositionsOnly() {

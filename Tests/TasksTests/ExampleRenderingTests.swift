@@ -30,6 +30,10 @@ struct ExampleRenderingTests {
             inputs:  0 0 0 0 5 0 0 0 6 0 1 9 9 9
             targets: · · · · · · · · · · · 5 6 1
             """),
+        DocumentedExample(task: try! MultiKeyNeedleTask(vocabSize: 20, sequenceLength: 16, needles: 2), text: """
+            inputs:  16 17 19 19  0  2 12 17 16  0  5 13 17 14  1  2
+            targets:  ·  ·  ·  ·  ·  ·  ·  ·  ·  ·  ·  ·  ·  ·  · 12
+            """),
     ]
 
     @Test func everyKindIsDocumented() {

@@ -28,6 +28,9 @@ let sampleTasks: [TaskCase] = {
     tasks.append(try! SelectiveCopyingTask(vocabSize: 10, sequenceLength: 14, dataTokens: 3))
     tasks.append(try! SelectiveCopyingTask(vocabSize: 4, sequenceLength: 2, dataTokens: 1))
     tasks.append(try! SelectiveCopyingTask(vocabSize: 16, sequenceLength: 127, dataTokens: 16))
+    tasks.append(try! MultiKeyNeedleTask(vocabSize: 20, sequenceLength: 16, needles: 2))
+    tasks.append(try! MultiKeyNeedleTask(vocabSize: 8, sequenceLength: 7, needles: 1))
+    tasks.append(try! MultiKeyNeedleTask(vocabSize: 512, sequenceLength: 128, needles: 41, distance: 60))
     return tasks.map { TaskCase(task: $0) }
 }()
 
@@ -65,6 +68,13 @@ func oracle(_ task: any SyntheticTask, prefix: [Int]) -> Int {
         guard i >= c else { return -1 }
         let data = prefix[0..<c].filter { $0 != SelectiveCopyingTask.noiseToken }
         return data[i - c]
+    case is MultiKeyNeedleTask:
+        // After the query marker and a key: the value of the needle with that key.
+        guard i >= 1, prefix[i - 1] == MultiKeyNeedleTask.queryToken else { return -1 }
+        for m in 0..<max(0, i - 3) where prefix[m] == MultiKeyNeedleTask.markerToken && prefix[m + 1] == prefix[i] {
+            return prefix[m + 2]
+        }
+        return -1
     default:
         fatalError("no oracle for \(task.id)")
     }

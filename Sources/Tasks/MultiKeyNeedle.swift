@@ -1,0 +1,185 @@
+// Multi-key needle in a haystack (RULER's niah_multikey, Hsieh et al. 2024): K marked
+// key → value needles hidden among filler, then a query naming one of the keys, whose
+// value is the answer. Promises that the needles are the only key and value tokens in
+// the sequence, that they never overlap, that the asked needle's value sits exactly
+// `distance` positions before the final position, and that only the final position is
+// scored. A fixed-size state (linear attention) must hold all K pairs to answer, so it
+// degrades as K grows; a full KV cache need not; a sliding window fails once the asked
+// value is beyond its reach.
+
+import TensorCore
+
+/// RULER's multi-key needle retrieval at a controlled distance.
+///
+/// Vocabulary (V = vocab): token 0 is the needle marker, token 1 the query marker; with
+/// n = (V − 2)/3, keys are 2..<2+n, values 2+n..<2+2n and filler 2+2n..<V (at least n
+/// tokens). The three ranges are disjoint, so a key or value token in a sequence is
+/// always part of a needle. Needs n ≥ K (distinct keys and values) and n ≥ 2 (V ≥ 8).
+///
+/// Layout (T = seq, K = needles, C = T − 2 context positions): filler everywhere; K
+/// needles, each the three tokens [marker, key_i, value_i], at non-overlapping positions
+/// in 0..<C; keys distinct, values distinct (each a uniform sample without replacement
+/// from its range); then
+/// - inputs[T − 2] = query marker, inputs[T − 1] = the asked key k_j,
+/// - targets[T − 1] = v_j; every other target is `ignoreLabel` (exactly one scored position).
+///
+/// Distance is d = (T − 1) − (index of v_j): the gap from the asked value to the position
+/// that must output it (as in passkey, where the key is the answer). The asked needle
+/// starts at p = T − 3 − d, so d ranges over 2...T−3 (p from C − 3 down to 0). A model
+/// attending over a sliding window of w tokens sees v_j from the last position iff d ≤ w − 1.
+///
+/// The other K − 1 needles are placed uniformly among all non-overlapping placements in
+/// the context that leave the asked needle where it is. To allow every distance for every
+/// K, the context needs two spare positions beyond the 3K needle tokens (C ≥ 3K + 2, i.e.
+/// T ≥ 3K + 4): with fewer, some offsets of the asked needle leave gaps of one or two
+/// positions on both sides that the others cannot use.
+///
+/// Training draws the asked needle's distance uniformly from `distances` (all of
+/// 2...T−3 by default), so a model cannot learn one fixed offset; the asked needle is
+/// then not exchangeable with the others by position when the context is crowded, but
+/// every needle is marked alike and only the asked key identifies it.
+/// `batch(size:distance:rng:)` evaluates at one distance.
+///
+/// Example, `vocab=20 seq=16 needles=2`, seed 0 (`ExampleRenderingTests` checks this text):
+/// ```
+/// inputs:  16 17 19 19  0  2 12 17 16  0  5 13 17 14  1  2
+/// targets:  ·  ·  ·  ·  ·  ·  ·  ·  ·  ·  ·  ·  ·  ·  · 12
+/// ```
+/// Keys are 2..<8, values 8..<14, filler 14..<20; needles 2 → 12 at index 4 and 5 → 13 at
+/// index 9; the query asks for key 2, whose value 12 (index 6, distance 15 − 6 = 9) is
+/// scored at the last position only.
+public struct MultiKeyNeedleTask: SyntheticTask, DistanceControlledTask, Equatable {
+    public let vocabSize: Int
+    public let sequenceLength: Int
+    /// K: the number of key → value needles in every example.
+    public let needles: Int
+    /// The distances examples are drawn from, uniformly; one value for a fixed distance.
+    public let distances: ClosedRange<Int>
+
+    public static let markerToken = 0
+    public static let queryToken = 1
+    /// Tokens of one needle: marker, key, value.
+    public static let needleLength = 3
+
+    public var id: TaskKind { .multikeyNeedle }
+
+    var rangeSize: Int { (vocabSize - 2) / 3 }
+    /// Keys: 2..<2+n with n = (V − 2)/3.
+    public var keyRange: Range<Int> { 2..<(2 + rangeSize) }
+    /// Values: the n tokens after the keys.
+    public var valueRange: Range<Int> { keyRange.upperBound..<(keyRange.upperBound + rangeSize) }
+    /// Filler: the rest of the vocabulary above the values.
+    public var fillerRange: Range<Int> { valueRange.upperBound..<vocabSize }
+    /// C: the positions before the query, where the needles go.
+    public var contextLength: Int { sequenceLength - 2 }
+
+    /// The distances valid for this sequence length: 2...T−3.
+    public var validDistances: ClosedRange<Int> { 2...(sequenceLength - 3) }
+
+    public var configDescription: String {
+        let d = distances == validDistances ? "" :
+            distances.count == 1 ? " distance=\(distances.lowerBound)" : " distance=\(distances.lowerBound)...\(distances.upperBound)"
+        return "vocab=\(vocabSize) seq=\(sequenceLength) needles=\(needles)\(d)"
+    }
+
+    /// A task with the asked needle at one fixed distance.
+    public init(vocabSize: Int, sequenceLength: Int, needles: Int, distance: Int) throws {
+        try self.init(vocabSize: vocabSize, sequenceLength: sequenceLength, needles: needles, distances: distance...distance)
+    }
+
+    /// A task whose distance is drawn uniformly from `distances` (nil: every valid distance).
+    public init(vocabSize: Int, sequenceLength: Int, needles: Int, distances: ClosedRange<Int>? = nil) throws {
+        if sequenceLength < 7 {
+            throw TaskConfigError(.multikeyNeedle, "seq-len", sequenceLength,
+                                  "needs at least 7 positions: one needle (marker, key, value), 2 spare so it fits at every distance, query marker and key")
+        }
+        if vocabSize < 8 {
+            throw TaskConfigError(.multikeyNeedle, "vocab", vocabSize,
+                                  "needs at least 8 tokens: markers 0 and 1, then key, value and filler ranges of (vocab − 2)/3 ≥ 2 tokens each")
+        }
+        let bySeq = (sequenceLength - 4) / Self.needleLength, byVocab = (vocabSize - 2) / 3
+        if !(1...min(bySeq, byVocab)).contains(needles) {
+            throw TaskConfigError(.multikeyNeedle, "needles", needles,
+                                  "must be in 1...\(min(bySeq, byVocab)) for seq-len = \(sequenceLength) and vocab = \(vocabSize) (3 tokens per needle and 2 spare in the seq-len − 2 context positions: at most (seq-len − 4)/3 = \(bySeq); distinct keys and values from (vocab − 2)/3 tokens each: at most \(byVocab))")
+        }
+        self.vocabSize = vocabSize
+        self.sequenceLength = sequenceLength
+        self.needles = needles
+        self.distances = distances ?? (2...(sequenceLength - 3))
+        try checkDistance(self.distances.lowerBound)
+        try checkDistance(self.distances.upperBound)
+    }
+
+    func checkDistance(_ d: Int) throws {
+        if !validDistances.contains(d) {
+            throw TaskConfigError(.multikeyNeedle, "distance", d,
+                                  "must be in \(validDistances.lowerBound)...\(validDistances.upperBound) for seq-len = \(sequenceLength) (distance = last index − index of the asked value; the asked needle's marker needs index ≥ 0)")
+        }
+    }
+
+    public func example(rng: inout Xoshiro256StarStar) -> (inputs: [Int], targets: [Int]) {
+        // A fixed distance consumes no draw for it.
+        let d = distances.count == 1 ? distances.lowerBound : distances.lowerBound + rng.nextInt(below: distances.count)
+        return example(distance: d, rng: &rng)
+    }
+
+    /// One example with the asked needle's value exactly `distance` positions before the
+    /// last position. Draws, in order: the other needles' starts, the keys, the values,
+    /// the filler.
+    public func example(distance d: Int, rng: inout Xoshiro256StarStar) -> (inputs: [Int], targets: [Int]) {
+        let t = sequenceLength, k = needles, len = Self.needleLength
+        precondition(validDistances.contains(d), "multikey-needle distance \(d) outside \(validDistances) for seq-len \(t)")
+        let asked = t - 3 - d  // start of the asked needle: its value is at t − 1 − d
+        let others = otherNeedleStarts(around: asked, rng: &rng)  // [K − 1]
+        let keys = sampleWithoutReplacement(k, from: keyRange, rng: &rng)  // [K], keys[0] is asked
+        let values = sampleWithoutReplacement(k, from: valueRange, rng: &rng)  // [K]
+        let fillerBase = fillerRange.lowerBound, fillerCount = fillerRange.count
+        var inputs = (0..<t).map { _ in fillerBase + rng.nextInt(below: fillerCount) }  // [T]
+        for (i, start) in ([asked] + others).enumerated() {
+            inputs[start] = Self.markerToken
+            inputs[start + 1] = keys[i]
+            inputs[start + len - 1] = values[i]
+        }
+        inputs[t - 2] = Self.queryToken
+        inputs[t - 1] = keys[0]
+        var targets = [Int](repeating: ignoreLabel, count: t)  // [T]
+        targets[t - 1] = values[0]
+        return (inputs, targets)
+    }
+
+    /// `size` examples all at exactly `distance`, for accuracy-versus-distance curves.
+    /// Throws when the distance is outside 2...T−3. // [B, T]
+    public func batch(size: Int, distance: Int, rng: inout Xoshiro256StarStar) throws -> TaskBatch {
+        try checkDistance(distance)
+        return try MultiKeyNeedleTask(vocabSize: vocabSize, sequenceLength: sequenceLength, needles: needles, distance: distance)
+            .batch(size: size, rng: &rng)
+    }
+
+    /// Starts of the K − 1 other needles, sorted: uniform over the non-overlapping
+    /// placements in 0..<C that avoid the asked needle at `asked`...asked+2. Placements
+    /// in the context with the asked needle cut out are drawn uniformly, and those with
+    /// a needle straddling the cut are redrawn (exact rejection sampling; with the two
+    /// spare positions the init demands, at least one placement is valid).
+    func otherNeedleStarts(around asked: Int, rng: inout Xoshiro256StarStar) -> [Int] {
+        let len = Self.needleLength
+        let free = contextLength - len  // context positions not under the asked needle
+        while true {
+            let starts = nonOverlappingStarts(needles - 1, blockLength: len, in: free, rng: &rng)
+            // A block [s, s + len) straddles the cut at `asked` when s < asked < s + len.
+            if starts.allSatisfy({ $0 + len <= asked || $0 >= asked }) {
+                return starts.map { $0 < asked ? $0 : $0 + len }
+            }
+        }
+    }
+}
+
+/// Starts of `count` non-overlapping blocks of `blockLength` tokens in 0..<length, sorted,
+/// uniform over all such placements: a placement is a choice of `count` of the
+/// length − (blockLength − 1)·count "compressed" slots (stars and bars), and the i-th
+/// chosen slot c_i, sorted, starts its block at c_i + (blockLength − 1)·i.
+func nonOverlappingStarts(_ count: Int, blockLength: Int, in length: Int, rng: inout Xoshiro256StarStar) -> [Int] {
+    precondition(count >= 0 && blockLength >= 1 && count * blockLength <= length,
+                 "cannot place \(count) blocks of \(blockLength) in \(length) positions")
+    let slots = sampleWithoutReplacement(count, from: 0..<(length - (blockLength - 1) * count), rng: &rng).sorted()
+    return slots.enumerated().map { i, c in c + (blockLength - 1) * i }
+}
