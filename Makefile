@@ -38,17 +38,17 @@ DATA_kv-scaling      := $(RESULTS)/kv-cache-scaling.csv
 DATA_prefill         := $(RESULTS)/prefill-scaling.csv
 DATA_decode          := $(RESULTS)/decode-scaling.csv
 DATA_roofline        := $(RESULTS)/decode-scaling.csv $(wildcard $(BENCH_DIR)/machine.csv)
-DATA_mqar            := $(RESULTS)/mqar-recall.csv
+DATA_mqar            := $(GEN)/mqar-points.csv
 DATA_recall-vs-cache := $(RESULTS)/recall-vs-cache.csv
 DATA_passkey         := $(RESULTS)/passkey-distance.csv
-DATA_curves          := $(RESULTS)/mqar-recall.csv
+DATA_curves          := $(GEN)/mqar-curves.csv
 DATA_copying         := $(RESULTS)/copying.csv $(RESULTS)/selective-copying.csv
 DATA_throughput      := $(RESULTS)/throughput.csv
 DATA_perf            := $(GEN)/perf.csv
 # The headline figures shown in README.md (PNG, committed).
 README_FIGURES := kv-models decode mqar recall-vs-cache passkey perf
 
-GENERATED    := numbers.tex kv-models.tex table1.tex summary.tex mqar.tex copying.tex selective-copying.tex runtime.tex \
+GENERATED    := numbers.tex kv-models.tex table1.tex summary.tex mqar.tex mqar-steps.tex mqar-points.csv mqar-curves.csv copying.tex selective-copying.tex runtime.tex \
                 summary.md kv-models.md runtime.md peers.md prefill-slopes.csv perf.csv peers.tex perf.tex perf.md
 
 .PHONY: all test build release experiments report figures readme bench bench-peers deps deps-all clean help \
