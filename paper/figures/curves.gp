@@ -7,8 +7,7 @@ figdir = system("dirname '".ARG0."'")
 load figdir."/style.gp"
 f = generated."/mqar-curves.csv"
 
-stats f using 1 nooutput
-if (STATS_records == 0) { exit error "curves.gp: no rows in ".f }
+if (int(system("tail -n +2 '".f."' | wc -l")) == 0) { exit error "curves.gp: no rows in ".f }
 if (!exists("cell_seq")) {
     stats f using (column("seq_len")) nooutput
     cell_seq = STATS_max
