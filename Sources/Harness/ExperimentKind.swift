@@ -102,6 +102,19 @@ public enum ExperimentKind: String, CaseIterable, Sendable {
         return out.filter { seen.insert($0).inserted }
     }
 
+    /// A rough relative cost, to run cheap runs first: for training, tokens × width over the
+    /// step budget; other kinds keep the spec's order.
+    func estimatedCost(_ run: RunSpec) -> Double {
+        switch self {
+        case .train, .throughput:
+            let p = run.parameters
+            func n(_ name: String) -> Double { p[name].flatMap(Double.init) ?? 1 }
+            return n("steps") * n("batch") * n("seq_len") * n("d_model")
+        case .kvCacheModels, .kvCacheScaling, .prefill, .decode:
+            return 0
+        }
+    }
+
     /// Checks a run's merged parameters before anything runs.
     func validate(_ run: RunSpec) throws {
         do {

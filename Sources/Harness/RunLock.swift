@@ -33,3 +33,35 @@ final class RunLock {
         return try body()
     }
 }
+
+/// A claim on one run, so that several `attnlab run` processes on one results directory
+/// (two `make experiments`, or two sweeps started by hand) share the work without running
+/// anything twice: a run is executed only by the process holding `.<key>.claim` next to its
+/// shard (an flock, released by the kernel if the process dies, so a killed sweep leaves no
+/// stale claim). The file is removed once the shard is written.
+final class RunClaim {
+    private let fd: Int32
+    private let path: String
+
+    /// The claim, or nil when another live process holds it.
+    static func acquire(_ path: String) throws -> RunClaim? {
+        try FileManager.default.createDirectory(atPath: URL(fileURLWithPath: path).deletingLastPathComponent().path,
+                                                withIntermediateDirectories: true)
+        let fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
+        guard fd >= 0 else { throw HarnessError.failed("cannot open claim file \(path): \(String(cString: strerror(errno)))") }
+        if flock(fd, LOCK_EX | LOCK_NB) != 0 {
+            close(fd)
+            return nil
+        }
+        return RunClaim(fd: fd, path: path)
+    }
+
+    private init(fd: Int32, path: String) { self.fd = fd; self.path = path }
+
+    /// Gives the claim up; with `removing`, deletes the file first (the run is finished).
+    func release(removing: Bool) {
+        if removing { unlink(path) }
+        flock(fd, LOCK_UN)
+        close(fd)
+    }
+}

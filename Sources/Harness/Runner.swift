@@ -1,9 +1,12 @@
 // Runs an experiment's shards: expands the profile, keeps this shard's share of the
 // runs (round-robin, so every slice mixes cheap and costly runs), skips runs whose shard
 // exists, and writes each finished run's shard atomically. A killed sweep therefore
-// loses only the run it was in, and rerunning it completes the rest. Runs that depend on
-// others (a seed at the learning rate its grid chose) go last, and one whose grid is not
-// finished (another slice's share) waits for a later pass or a later invocation.
+// loses only the run it was in, and rerunning it completes the rest. Cheap runs go first
+// (so a long sweep lands whole cells early), a run at the learning rate its grid chose
+// right after that grid, and one whose grid is not finished waits for a later pass. Several
+// processes on one results directory share the runs through per-run claims (RunClaim): each
+// run is executed once, and a process whose remaining runs wait for runs another process
+// is executing waits for them.
 
 import Foundation
 import TensorCore
@@ -36,6 +39,8 @@ public struct RunSummary: Sendable {
     public var skipped = 0
     /// Runs still waiting for runs they depend on (another slice's, or failed ones).
     public var waiting = 0
+    /// Runs another process was executing when this one finished.
+    public var busy = 0
     public var failed: [(key: String, error: String)] = []
 }
 
@@ -66,9 +71,13 @@ public struct Runner {
         let runs = try spec.runs(profile: profile, variants: variants)
         removeStaleTemporaryFiles(store.directory(spec.name, profile))
         let mine = runs.enumerated().filter { slice.contains($0.offset) }.map(\.element)
-        // Independent runs first, so that in one invocation a grid finishes before its choice is read.
+        // Cheapest first; within equal cost a grid before the runs that read its choice.
         let pending = mine.filter { !store.isFinished($0, profile) }
-        let todo = pending.filter { !LearningRateChoice.isSelected($0) } + pending.filter(LearningRateChoice.isSelected)
+        let todo = pending.enumerated().sorted { a, b in
+            let ka = (spec.kind.estimatedCost(a.element), LearningRateChoice.isSelected(a.element) ? 1 : 0, a.offset)
+            let kb = (spec.kind.estimatedCost(b.element), LearningRateChoice.isSelected(b.element) ? 1 : 0, b.offset)
+            return ka < kb
+        }.map(\.element)
         var summary = RunSummary()
         summary.skipped = mine.count - todo.count
         log.line("\(spec.name) (\(profile.rawValue)\(slice.count > 1 ? ", shard \(slice.index)/\(slice.count)" : "")): \(mine.count) runs, \(summary.skipped) already done, \(todo.count) to run")
@@ -80,10 +89,23 @@ public struct Runner {
         let finished: (RunSpec) throws -> [Measurement]? = { [store] in try store.measurements($0, profile, spec: spec) }
         var queue = todo, done = 0
         while !queue.isEmpty {
-            var waiting: [RunSpec] = []
+            var waiting: [RunSpec] = [], busy: [RunSpec] = []
+            var ranThisPass = 0
             for run in queue {
-                let i = done + waiting.count + summary.failed.count
+                let i = done + summary.failed.count
                 let label = "[\(i + 1)/\(todo.count)] \(spec.name) \(run.key)"
+                guard let claim = try RunClaim.acquire(store.claimPath(run, profile)) else {
+                    busy.append(run)
+                    continue
+                }
+                // Another process may have finished it between our listing and our claim.
+                if store.isFinished(run, profile) {
+                    claim.release(removing: true)
+                    summary.skipped += 1
+                    continue
+                }
+                var finishedShard = false
+                defer { claim.release(removing: finishedShard) }
                 let t0 = Stopwatch.now()
                 do {
                     var measurements = try lock.withLock(exclusive: spec.timed, waiting: {
@@ -95,7 +117,9 @@ public struct Runner {
                     measurements.append(Measurement("run_seconds", Stopwatch.now() - t0, "s"))
                     // Written only now, whole: a killed run leaves no shard and reruns.
                     try store.write(measurements, of: run, spec: spec, profile: profile, provenance: provenance, blasThreads: BLAS.threads)
+                    finishedShard = true
                     summary.ran += 1
+                    ranThisPass += 1
                     done += 1
                     let elapsed = Stopwatch.now() - started
                     let eta = elapsed / Double(done) * Double(todo.count - done - summary.failed.count)
@@ -113,12 +137,26 @@ public struct Runner {
                     log.line("\(label): FAILED: \(error)")
                 }
             }
-            // Another pass only if this one finished something the waiting runs may need.
-            if waiting.count == queue.count { summary.waiting = waiting.count; break }
-            queue = waiting
+            if ranThisPass == 0 {
+                // Nothing ran: waiting runs can only become ready through runs another process
+                // is executing; wait for those, else stop.
+                if !waiting.isEmpty && !busy.isEmpty {
+                    log.line("\(spec.name): \(waiting.count) run(s) wait for \(busy.count) run(s) another process is executing; checking again in \(Int(Runner.busyPollSeconds)) s")
+                    Thread.sleep(forTimeInterval: Runner.busyPollSeconds)
+                    queue = waiting + busy
+                    continue
+                }
+                summary.waiting = waiting.count
+                summary.busy = busy.count
+                break
+            }
+            queue = waiting + busy
         }
         if summary.waiting > 0 {
             log.line("\(spec.name): \(summary.waiting) run(s) wait for runs of another slice or a failed run; rerun when those have finished")
+        }
+        if summary.busy > 0 {
+            log.line("\(spec.name): \(summary.busy) run(s) are being executed by another process")
         }
         return summary
     }
@@ -127,6 +165,9 @@ public struct Runner {
     /// process. Writing a shard takes milliseconds; the margin covers other hosts writing to a
     /// shared file system, whose temporary files a run must not remove.
     public static let staleTemporaryAge: TimeInterval = 60
+
+    /// How often a process whose remaining runs wait for another process's runs looks again.
+    public static var busyPollSeconds: TimeInterval = 30
 
     /// Removes temporary files (AtomicFile's `.<shard>.csv.tmp-<pid>-<uuid>`) that a killed run
     /// left in a shard directory. They are never read as shards (only `<key>.csv` is), so this is

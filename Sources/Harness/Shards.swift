@@ -21,6 +21,11 @@ public struct ShardStore: Sendable {
         "\(directory(run.experiment, profile))/\(run.key).csv"
     }
 
+    /// The claim file a process holds while it executes the run (see RunClaim).
+    public func claimPath(_ run: RunSpec, _ profile: Profile) -> String {
+        "\(directory(run.experiment, profile))/.\(run.key).claim"
+    }
+
     public func isFinished(_ run: RunSpec, _ profile: Profile) -> Bool {
         FileManager.default.fileExists(atPath: path(run, profile))
     }

@@ -108,6 +108,12 @@ enum TrainingExperiment {
             Measurement("kv_elements_per_token", Double(model.blocks.reduce(0) { $0 + $1.attention.kvElementsPerToken }), "elements"),
             Measurement("kv_bytes_per_token", Double(model.kvBytesPerToken), "bytes"),
         ]
+        // Learning speed at zoology's bar, whatever the stopping target: the first evaluation
+        // at 99 % validation accuracy.
+        if let at99 = result.curve.first(where: { $0.evalAccuracy >= 0.99 })?.step {
+            out.append(Measurement("steps_to_99", Double(at99), "steps"))
+            out.append(Measurement("tokens_to_99", Double(at99 * recipe.train.batchSize * recipe.seqLen), "tokens"))
+        }
         if recipe.train.targetAccuracy != nil {
             out.append(Measurement("reached_target", result.stepsToTarget == nil ? 0 : 1, "bool"))
             if let steps = result.stepsToTarget {

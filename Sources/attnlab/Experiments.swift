@@ -59,7 +59,7 @@ struct Run: ParsableCommand {
             let summary = try runner.run(spec, profile: p, slice: slice, variants: filter)
             failures += summary.failed.count
             for f in summary.failed { print("failed: \(spec.name) \(f.key): \(f.error)") }
-            if merge && summary.failed.isEmpty && summary.waiting == 0 && slice == .all && filter == nil {
+            if merge && summary.failed.isEmpty && summary.waiting == 0 && summary.busy == 0 && slice == .all && filter == nil {
                 let outcome = try Merger.merge(spec, profile: p, store: options.store)
                 print("\(outcome.path): \(outcome.rows) rows\(outcome.changed ? "" : " (unchanged)")")
             }

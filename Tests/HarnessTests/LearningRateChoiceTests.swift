@@ -109,6 +109,24 @@ struct LearningRateChoiceTests {
         _ = try Merger.merge(spec, profile: .smoke, store: store)
     }
 
+    @Test func twoProcessesOnOneResultsDirectoryRunEveryRunOnceAndWaitForEachOthersGrids() throws {
+        let (dir, spec) = try gridSpec(seeds: [0, 1, 2])
+        let store = ShardStore(results: dir.file("results"))
+        Runner.busyPollSeconds = 0.05
+        let summaries = UnsafeMutablePointer<RunSummary>.allocate(capacity: 2)
+        defer { summaries.deallocate() }
+        DispatchQueue.concurrentPerform(iterations: 2) { i in
+            (summaries + i).initialize(to: (try? Runner(store: store, log: CollectingLog()).run(spec, profile: .smoke)) ?? RunSummary())
+        }
+        let a = summaries[0], b = summaries[1]
+        let runs = try spec.runs(profile: .smoke)
+        #expect(a.ran + b.ran == runs.count, "ran \(a.ran) + \(b.ran) of \(runs.count)")
+        #expect(a.failed.isEmpty && b.failed.isEmpty && a.waiting == 0 && b.waiting == 0)
+        #expect(runs.allSatisfy { store.isFinished($0, .smoke) })
+        let leftovers = (try FileManager.default.contentsOfDirectory(atPath: store.directory(spec.name, .smoke))).filter { $0.hasSuffix(".claim") }
+        #expect(leftovers.isEmpty, "claim files left: \(leftovers)")
+    }
+
     @Test func lrGridParametersBelongToChosenRunsOnly() throws {
         var run = try #require(try gridSpec().1.runs(profile: .smoke).first)
         run.parameters["lr_grid"] = "0.003 0.01"

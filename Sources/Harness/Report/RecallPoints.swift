@@ -18,9 +18,11 @@ struct RecallPoint {
     var seeds: [String]
     /// Test accuracy of each reported run. // [seeds]
     var accuracies: [Double]
-    /// Steps to the target accuracy on the validation set; nil where not reached. // [seeds]
+    /// Steps to the stopping target on the validation set; nil where not reached. // [seeds]
     var stepsToTarget: [Double?]
-    var tokensToTarget: [Double?]
+    /// Steps and tokens to 99 % validation accuracy (zoology's bar); nil where not reached. // [seeds]
+    var stepsTo99: [Double?]
+    var tokensTo99: [Double?]
     /// The reported runs' filters (every parameter column with lr and seed), to read their other metrics.
     var runFilters: [[String: String]]
 
@@ -29,7 +31,6 @@ struct RecallPoint {
     var meanAccuracy: Double { mean(accuracies) }
     /// Half-width of the 95 % Student-t interval of the mean over seeds (nan for one seed).
     var accuracyHalfWidth95: Double { tHalfWidth95(accuracies) }
-    var reachedCount: Int { stepsToTarget.compactMap { $0 }.count }
 }
 
 extension ResultsFile {
@@ -84,7 +85,8 @@ extension ResultsFile {
                 learningRates: reported.map { metric("learning_rate", $0) ?? Double($0["lr"]) ?? .nan },
                 chosenFromGrid: isGrid, seeds: reported.map { $0["seed"] }, accuracies: reported.map(\.value),
                 stepsToTarget: reported.map { metric("steps_to_target", $0) },
-                tokensToTarget: reported.map { metric("tokens_to_target", $0) },
+                stepsTo99: reported.map { metric("steps_to_99", $0) },
+                tokensTo99: reported.map { metric("tokens_to_99", $0) },
                 runFilters: reported.map(filter))
         }
     }

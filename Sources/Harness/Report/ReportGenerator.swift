@@ -347,19 +347,19 @@ public struct ReportGenerator {
         func cellTitle(_ c: [Int]) -> String { "T \(c[0]), N \(c[1]), C \(c[2])" }
         var accuracyTable = ReportTable(columns: [("mechanism", "l")] + cells.map { (cellTitle($0) + (converged.contains($0) ? "" : " †"), "r") }, rows: [])
         var stepsTable = ReportTable(columns: [("mechanism", "l")] + cells.map { (cellTitle($0), "r") }, rows: [])
-        var csv = "variant,seq_len,kv_pairs,d_model,seed,lr,accuracy,steps_to_target,tokens_to_target,baseline_converged\n"
+        var csv = "variant,seq_len,kv_pairs,d_model,seed,lr,accuracy,steps_to_99,tokens_to_99,baseline_converged\n"
         for v in seriesOrder(Array(Set(points.map(\.variant)))) {
             var accRow = [Self.label(v)], stepsRow = [Self.label(v)]
             for c in cells {
                 guard let p = point(v, c) else { accRow.append("—"); stepsRow.append("—"); continue }
                 let m = p.meanAccuracy * 100, h = p.accuracyHalfWidth95 * 100
                 accRow.append(formatNumber(m, decimals: 1) + (h.isNaN ? "" : " ± " + formatNumber(h, decimals: 1)))
-                let reached = p.stepsToTarget.compactMap { $0 }
+                let reached = p.stepsTo99.compactMap { $0 }
                 stepsRow.append(reached.isEmpty ? "— (0/\(p.seeds.count))"
                                 : formatNumber(mean(reached), decimals: 0) + (reached.count < p.seeds.count ? " (\(reached.count)/\(p.seeds.count))" : ""))
                 for i in p.seeds.indices {
                     csv += [v, String(c[0]), String(c[1]), String(c[2]), p.seeds[i], "\(p.learningRates[i])", "\(p.accuracies[i])",
-                            p.stepsToTarget[i].map { String(Int($0)) } ?? "", p.tokensToTarget[i].map { String(Int($0)) } ?? "",
+                            p.stepsTo99[i].map { String(Int($0)) } ?? "", p.tokensTo99[i].map { String(Int($0)) } ?? "",
                             converged.contains(c) ? "1" : "0"].joined(separator: ",") + "\n"
                 }
             }
@@ -395,6 +395,7 @@ public struct ReportGenerator {
         numbers.add("MQARLRGrid", grids.isEmpty ? "none (one rate: " + Set(f.rows("accuracy").map { $0["lr"] }).sorted().joined(separator: ", ") + ")"
                     : grids.sorted().joined(separator: "; ").replacingOccurrences(of: " ", with: ", "), "MQAR learning-rate grid")
         numbers.add("MQARVocab", f.rows("accuracy").first?["vocab"] ?? "", "MQAR vocabulary")
+        numbers.add("MQARStopTarget", (Double(f.rows("accuracy").first?["target_accuracy"] ?? "") ?? .nan) * 100, decimals: 1, "MQAR early-stop target, % validation accuracy")
         numbers.add("MQARSteps", Set(f.rows("accuracy").map { $0["steps"] }).sorted { (Int($0) ?? 0) < (Int($1) ?? 0) }.joined(separator: "/"), "MQAR step budgets")
         numbers.add("MQARCells", String(cells.count), "MQAR cells (T, N, width)")
         numbers.add("MQARConvergedCells", String(converged.count), "cells where MHA reached 99 % mean test accuracy")
