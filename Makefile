@@ -32,7 +32,7 @@ EXPERIMENTS  := kv-cache-models kv-cache-scaling prefill-scaling decode-scaling 
 CSVS         := $(addprefix $(RESULTS)/,$(addsuffix .csv,$(EXPERIMENTS)))
 
 # Figures and the data each reads (one gnuplot script per figure in paper/figures/).
-FIGURES      := kv-models kv-scaling prefill decode roofline mqar recall-vs-cache passkey curves copying throughput perf
+FIGURES      := kv-models kv-scaling prefill decode roofline mqar recall-vs-cache passkey needle curves copying throughput perf
 DATA_kv-models       := $(RESULTS)/kv-cache-models.csv
 DATA_kv-scaling      := $(RESULTS)/kv-cache-scaling.csv
 DATA_prefill         := $(RESULTS)/prefill-scaling.csv
@@ -41,6 +41,7 @@ DATA_roofline        := $(RESULTS)/decode-scaling.csv $(wildcard $(BENCH_DIR)/ma
 DATA_mqar            := $(GEN)/mqar-points.csv
 DATA_recall-vs-cache := $(RESULTS)/recall-vs-cache.csv
 DATA_passkey         := $(RESULTS)/passkey-distance.csv
+DATA_needle          := $(GEN)/needle-points.csv $(GEN)/needle-distance.csv
 DATA_curves          := $(GEN)/mqar-curves.csv
 DATA_copying         := $(RESULTS)/copying.csv $(RESULTS)/selective-copying.csv
 DATA_throughput      := $(RESULTS)/throughput.csv
@@ -48,7 +49,7 @@ DATA_perf            := $(GEN)/perf.csv
 # The headline figures shown in README.md (PNG, committed).
 README_FIGURES := kv-models decode mqar recall-vs-cache passkey perf
 
-GENERATED    := numbers.tex kv-models.tex table1.tex summary.tex mqar.tex mqar-steps.tex mqar-points.csv mqar-curves.csv copying.tex selective-copying.tex runtime.tex \
+GENERATED    := numbers.tex kv-models.tex table1.tex summary.tex mqar.tex mqar-steps.tex mqar-points.csv mqar-curves.csv needle.tex needle-points.csv needle-distance.csv copying.tex selective-copying.tex runtime.tex \
                 summary.md kv-models.md runtime.md peers.md prefill-slopes.csv perf.csv peers.tex perf.tex perf.md
 
 .PHONY: all test build release experiments report figures readme bench bench-peers deps deps-all clean help \

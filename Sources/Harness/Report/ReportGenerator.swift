@@ -26,7 +26,7 @@ public struct ReportGenerator {
     var files: [String: String] = [:]
 
     static let experiments = ["kv-cache-models", "kv-cache-scaling", "prefill-scaling", "decode-scaling", "mqar-recall",
-                              "recall-vs-cache", "passkey-distance", "copying", "selective-copying", "throughput"]
+                              "recall-vs-cache", "passkey-distance", "multikey-needle", "copying", "selective-copying", "throughput"]
 
     /// Display names of the series, in registry order.
     static func label(_ series: String) -> String {
@@ -57,6 +57,7 @@ public struct ReportGenerator {
         try mqar(loaded["mqar-recall"]!)
         try recallVsCache(loaded["recall-vs-cache"]!)
         try passkey(loaded["passkey-distance"]!)
+        try multikeyNeedle(loaded["multikey-needle"]!)
         try copying(loaded["copying"]!, loaded["selective-copying"]!)
         try throughput(loaded["throughput"]!)
         try summary(loaded)
