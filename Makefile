@@ -39,17 +39,17 @@ DATA_prefill         := $(RESULTS)/prefill-scaling.csv
 DATA_decode          := $(RESULTS)/decode-scaling.csv
 DATA_roofline        := $(RESULTS)/decode-scaling.csv $(wildcard $(BENCH_DIR)/machine.csv)
 DATA_mqar            := $(GEN)/mqar-points.csv
-DATA_recall-vs-cache := $(RESULTS)/recall-vs-cache.csv
+DATA_recall-vs-cache := $(GEN)/rvc-points.csv
 DATA_passkey         := $(RESULTS)/passkey-distance.csv
 DATA_needle          := $(GEN)/needle-points.csv $(GEN)/needle-distance.csv
 DATA_curves          := $(GEN)/mqar-curves.csv
-DATA_copying         := $(RESULTS)/copying.csv $(RESULTS)/selective-copying.csv
+DATA_copying         := $(GEN)/copying-points.csv $(GEN)/selective-copying-points.csv
 DATA_throughput      := $(RESULTS)/throughput.csv
 DATA_perf            := $(GEN)/perf.csv
 # The headline figures shown in README.md (PNG, committed).
 README_FIGURES := kv-models decode mqar recall-vs-cache passkey perf
 
-GENERATED    := numbers.tex kv-models.tex table1.tex summary.tex mqar.tex mqar-steps.tex mqar-points.csv mqar-curves.csv needle.tex needle-points.csv needle-distance.csv copying.tex selective-copying.tex runtime.tex \
+GENERATED    := numbers.tex kv-models.tex table1.tex summary.tex mqar.tex mqar-steps.tex mqar-points.csv mqar-curves.csv needle.tex needle-points.csv needle-distance.csv rvc-points.csv copying-points.csv selective-copying-points.csv copying.tex selective-copying.tex runtime.tex \
                 summary.md kv-models.md runtime.md peers.md prefill-slopes.csv perf.csv peers.tex perf.tex perf.md
 
 .PHONY: all test build release experiments report figures readme bench bench-peers deps deps-all clean help \

@@ -1,23 +1,24 @@
 # paper/figures/copying.gp — copying and selective copying: accuracy against sequence length.
-# Reads results/copying.csv and results/selective-copying.csv, metric `accuracy` (final
-# held-out accuracy), column seq_len, over seeds. Two panels, one shared key below them.
+# Reads generated/copying-points.csv and generated/selective-copying-points.csv (the
+# report generator's reported runs: test accuracy at the learning rate chosen on the
+# validation set), column seq_len, over seeds. Two panels, one shared key below them.
 # Marker: mean over seeds; bar: min to max.
 figdir = system("dirname '".ARG0."'")
 load figdir."/style.gp"
 
 agg_list = SERIES
 agg_x(s) = column("seq_len")
-agg_y(s) = strcol("variant") eq s && is("accuracy") ? column("value") : NaN
-agg_file = results."/copying.csv"
+agg_y(s) = strcol("variant") eq s ? column("accuracy") : NaN
+agg_file = generated."/copying-points.csv"
 load figdir."/seedstats.gp"
 set print $A1
 print $AGG
 unset print
 pres1 = agg_present
-agg_file = results."/selective-copying.csv"
+agg_file = generated."/selective-copying-points.csv"
 load figdir."/seedstats.gp"
 pres2 = agg_present
-if (words(pres1) == 0 || words(pres2) == 0) { exit error "copying.gp: no accuracy rows in copying.csv or selective-copying.csv" }
+if (words(pres1) == 0 || words(pres2) == 0) { exit error "copying.gp: no rows in copying-points.csv or selective-copying-points.csv" }
 present = ""
 do for [s in SERIES] { if (wordidx(pres1, s) > 0 || wordidx(pres2, s) > 0) { present = present." ".s } }
 
@@ -39,7 +40,7 @@ set multiplot
 set lmargin at screen 0.09; set rmargin at screen 0.49
 set tmargin at screen 0.93; set bmargin at screen 0.25
 unset key
-set ylabel "Accuracy (fraction)"
+set ylabel "Test accuracy (fraction)"
 set label 10 "Copying" at graph 0.02, graph 1.05 left
 set xrange [x1lo/1.25 : x1hi*1.25]
 set xtics ()

@@ -426,31 +426,40 @@ public struct ReportGenerator {
     // MARK: recall against cache
 
     mutating func recallVsCache(_ f: ResultsFile) throws {
-        let knobColumns = ["heads", "kv_heads", "window", "latent", "feature_dim"]
-        var groups: [String: (variant: String, knob: String, cache: Double, acc: [Double])] = [:]
-        var order: [String] = []
-        for r in f.rows("accuracy") {
-            let knob = knobColumns.compactMap { c in r[c].isEmpty ? nil : "\(c)=\(r[c])" }.joined(separator: " ")
-            let key = r.variant + "|" + knob
-            let total = f.rows("kv_elements_at_seq_len", ["variant": r.variant, "seed": r["seed"]]).first { row in
-                knobColumns.allSatisfy { row[$0] == r[$0] }
-            }?.value ?? .nan
-            let perToken = total / Double(r.int("seq_len") ?? 1)
-            if groups[key] == nil { groups[key] = (r.variant, knob, perToken, []); order.append(key) }
-            groups[key]!.acc.append(r.value)
+        // Each point at its reported runs (chosen learning rate), against the state it keeps
+        // at the cell's length in fp32 bytes over all layers (zoology's and Based's axis).
+        let knobColumns = ["d_model", "heads", "kv_heads", "window", "latent", "feature_dim"]
+        struct Entry { var variant: String; var knob: String; var bytes: Double; var acc: [Double] }
+        var entries: [Entry] = []
+        for p in f.recallPoints() {
+            let bytes = mean(p.runFilters.compactMap { filter in
+                f.rows("state_bytes_at_seq_len", filter).first?.value ?? f.rows("kv_elements_at_seq_len", filter).first.map { $0.value * 4 }
+            })
+            let knob = knobColumns.compactMap { c in p[c].isEmpty ? nil : "\(c)=\(p[c])" }.joined(separator: " ")
+            entries.append(Entry(variant: p.variant, knob: knob, bytes: bytes, acc: p.accuracies))
         }
-        var bestPerVariant: [String: (Double, Double)] = [:]
-        for key in order {
-            let g = groups[key]!
-            if mean(g.acc) > (bestPerVariant[g.variant]?.0 ?? -1) { bestPerVariant[g.variant] = (mean(g.acc), g.cache) }
+        // The Pareto frontier: no other point keeps at most as many bytes and recalls at least as well, one strictly.
+        func dominated(_ e: Entry) -> Bool {
+            entries.contains { o in o.bytes <= e.bytes && mean(o.acc) >= mean(e.acc) && (o.bytes < e.bytes || mean(o.acc) > mean(e.acc)) }
         }
-        numbers.add("RVCPoints", String(order.count), "configurations in recall-vs-cache")
-        numbers.add("RVCSeeds", String(f.distinct("seed", metric: "accuracy").count), "seeds per configuration")
+        var csv = "variant,knob,state_bytes,mean,min,max,n,frontier\n"
+        for e in entries.sorted(by: { ($0.variant, $0.bytes) < ($1.variant, $1.bytes) }) {
+            csv += "\(e.variant),\(e.knob),\(e.bytes),\(mean(e.acc)),\(e.acc.min() ?? .nan),\(e.acc.max() ?? .nan),\(e.acc.count),\(dominated(e) ? 0 : 1)\n"
+        }
+        files["rvc-points.csv"] = csv
+        var bestPerVariant: [String: Entry] = [:]
+        for e in entries where mean(e.acc) > mean(bestPerVariant[e.variant]?.acc ?? [-1]) { bestPerVariant[e.variant] = e }
+        let seq = Double(f.rows("accuracy").first?["seq_len"] ?? "") ?? .nan
+        numbers.add("RVCPoints", String(entries.count), "configurations in recall-vs-cache")
+        numbers.add("RVCSeeds", String(entries.map(\.acc.count).max() ?? 0), "seeds per configuration")
         numbers.add("RVCLength", f.rows("accuracy").first?["seq_len"] ?? "", "recall-vs-cache sequence length")
         numbers.add("RVCPairs", f.rows("accuracy").first?["kv_pairs"] ?? "", "recall-vs-cache pairs")
+        numbers.add("RVCVocab", f.rows("accuracy").first?["vocab"] ?? "", "recall-vs-cache vocabulary")
+        numbers.add("RVCFrontier", entries.filter { !dominated($0) }.map { "\(Self.label($0.variant)) (\($0.knob))" }.joined(separator: ", "),
+                    "configurations on the Pareto frontier")
         for (v, b) in bestPerVariant {
-            numbers.add("RVCBest" + macroWord(v), b.0 * 100, decimals: 1, "\(v) best mean accuracy %")
-            numbers.add("RVCBestCache" + macroWord(v), b.1, decimals: 1, "\(v) cache elements per token at its best")
+            numbers.add("RVCBest" + macroWord(v), mean(b.acc) * 100, decimals: 1, "\(v) best mean accuracy %")
+            numbers.add("RVCBestCache" + macroWord(v), b.bytes / 4 / seq, decimals: 1, "\(v) state elements per token at its best")
         }
     }
 
@@ -494,18 +503,29 @@ public struct ReportGenerator {
 
     mutating func copying(_ copy: ResultsFile, _ selective: ResultsFile) throws {
         for (f, name, prefix) in [(copy, "copying", "Copy"), (selective, "selective-copying", "SelCopy")] {
+            // The reported runs: per point the learning rate chosen on validation (every seed without a grid).
+            let points = f.recallPoints()
+            func point(_ v: String, _ t: Int) -> RecallPoint? { points.first { $0.variant == v && $0.int("seq_len") == t } }
+            func acc(_ v: String, _ t: Int) -> Double { point(v, t)?.meanAccuracy ?? .nan }
             let lengths = f.distinct("seq_len", metric: "accuracy").compactMap(Int.init).sorted()
             var table = ReportTable(columns: [("mechanism", "l")] + lengths.map { ("T \($0)", "r") }, rows: [])
             for v in seriesOrder(f.distinct("variant")) {
                 var row = [Self.label(v)]
-                for t in lengths { row.append(formatNumber(mean(f.rows("accuracy", ["variant": v, "seq_len": String(t)]).map(\.value)) * 100, decimals: 1)) }
+                for t in lengths {
+                    let h = (point(v, t)?.accuracyHalfWidth95 ?? .nan) * 100
+                    row.append(formatNumber(acc(v, t) * 100, decimals: 1) + (h.isNaN ? "" : " ± " + formatNumber(h, decimals: 1)))
+                }
                 table.rows.append(row)
             }
             files["\(name).tex"] = table.latex
             files["\(name).md"] = table.markdown
+            // The figure's data: the reported runs only (a grid's other rates served the choice).
+            files["\(name)-points.csv"] = "variant,seq_len,seed,accuracy\n" + points.flatMap { p in
+                p.seeds.indices.map { "\(p.variant),\(p["seq_len"]),\(p.seeds[$0]),\(p.accuracies[$0])\n" }
+            }.joined()
             if name == "copying", lengths.count >= 2 {
-                let linear = lengths.map { t in mean(f.rows("accuracy", ["variant": "linear", "seq_len": String(t)]).map(\.value)) }
-                let mha = lengths.map { t in mean(f.rows("accuracy", ["variant": "mha", "seq_len": String(t)]).map(\.value)) }
+                let linear = lengths.map { t in acc("linear", t) }
+                let mha = lengths.map { t in acc("mha", t) }
                 claim("copying-linear-falls", "MHA copies (at least 99 % of tokens) at every length while linear attention's copying accuracy falls as the string grows",
                       mha.allSatisfy { $0 >= 0.99 } && zip(linear, linear.dropFirst()).allSatisfy { $0.0 > $0.1 },
                       "MHA \(mha), linear \(linear) at lengths \(lengths)")
@@ -513,7 +533,7 @@ public struct ReportGenerator {
                 // through its layers the window reaches layers·(w − 1).
                 if let row = f.rows("accuracy", ["variant": "swa"]).first, let w = row.int("window"), let layers = row.int("layers") {
                     let reach = layers * (w - 1)
-                    let swa = lengths.map { t in (t, mean(f.rows("accuracy", ["variant": "swa", "seq_len": String(t)]).map(\.value))) }
+                    let swa = lengths.map { t in (t, acc("swa", t)) }
                     let holds = swa.allSatisfy { (t, acc) in (t - 1) / 2 + 1 <= reach ? acc >= 0.99 : acc < 0.1 }
                     numbers.add("CopyReach", Double(reach), decimals: 0, "SWA reach in the copying experiment")
                     claim("copying-swa-reach", "the sliding window copies every token while the copy distance fits within its reach L·(w−1), and fails (below 10 %) beyond",
@@ -526,7 +546,7 @@ public struct ReportGenerator {
                 let swaWindow = f.rows("accuracy", ["variant": "swa"]).first?["window"] ?? ""
                 numbers.add(prefix + "Window", swaWindow, "\(name) SWA window")
                 for v in Self.variants {
-                    numbers.add(prefix + "Longest" + macroWord(v), mean(f.rows("accuracy", ["variant": v, "seq_len": String(longest)]).map(\.value)) * 100,
+                    numbers.add(prefix + "Longest" + macroWord(v), acc(v, longest) * 100,
                                 decimals: 1, "\(v) accuracy % at the longest \(name) sequence")
                 }
             }
