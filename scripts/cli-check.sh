@@ -78,6 +78,13 @@ grep -q '^validation accuracy .* after 6 steps' "$WORK/out" || { echo "FAIL: tra
 expect_ok "$BIN" "${TRAIN[@]}"
 grep -q 'resumed from' "$WORK/err" || { echo "FAIL: second run did not resume"; failures=$((failures + 1)); }
 
+# A time budget alone: no step budget ends the run first; it stops by time (or the target),
+# and reports test accuracy.
+expect_ok "$BIN" train --variant mha --vocab 64 --seq-len 16 --kv-pairs 2 --d-model 16 --heads 2 --batch-size 4 \
+    --eval-every 5 --eval-examples 8 --test-examples 8 --target-accuracy 1 --max-minutes 0.02
+grep -q 'stopped by max-time' "$WORK/out" || { echo "FAIL: --max-minutes alone: $(cat "$WORK/out")"; failures=$((failures + 1)); }
+grep -q '^test accuracy ' "$WORK/out" || { echo "FAIL: train prints no test accuracy: $(cat "$WORK/out")"; failures=$((failures + 1)); }
+
 # Experiments: bad input to `run` exits 2, names the bad value and the valid ones, and writes
 # nothing under --results; a smoke run with --merge writes the merged CSV.
 RES="$WORK/results"
