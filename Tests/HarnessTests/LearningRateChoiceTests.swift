@@ -127,6 +127,28 @@ struct LearningRateChoiceTests {
         #expect(leftovers.isEmpty, "claim files left: \(leftovers)")
     }
 
+    @Test func cheapRunsGoFirstAndAChosenRunRightAfterItsGrid() throws {
+        var spec = trainSpec(variants: ["mha"], seeds: [0, 1])
+        var profiles = spec["profiles"] as! [String: Any]
+        var smoke = profiles["smoke"] as! [String: Any]
+        smoke["cells"] = [["seq_len": 16, "kv_pairs": 2], ["seq_len": 8, "kv_pairs": 2]]
+        smoke["lr_grid"] = [0.003, 0.01]
+        profiles["smoke"] = smoke
+        spec["profiles"] = profiles
+        var base = spec["base"] as! [String: Any]
+        base["lr"] = nil
+        spec["base"] = base
+        let dir = try TempDir("order")
+        let loaded = try ExperimentSpec.load(path: try dir.write("tiny-train.json", try json(spec)))
+        let log = CollectingLog()
+        try Runner(store: ShardStore(results: dir.file("results")), log: log).run(loaded, profile: .smoke)
+        let order = log.lines.filter { $0.contains(": done in") }.map { line -> String in
+            let seq = line.contains("seq_len=8") ? "T8" : "T16"
+            return seq + (line.contains("lr=best") ? "-best" : "-grid")
+        }
+        #expect(order == ["T8-grid", "T8-grid", "T8-best", "T16-grid", "T16-grid", "T16-best"], "\(order)")
+    }
+
     @Test func lrGridParametersBelongToChosenRunsOnly() throws {
         var run = try #require(try gridSpec().1.runs(profile: .smoke).first)
         run.parameters["lr_grid"] = "0.003 0.01"
