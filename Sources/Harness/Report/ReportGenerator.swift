@@ -392,9 +392,12 @@ public struct ReportGenerator {
             numbers.add("MQAREvalExamples", r["eval_examples"], "MQAR validation examples")
         }
         numbers.add("TrainWidth", Set(cells.map { String($0[2]) }).sorted { (Int($0) ?? 0) < (Int($1) ?? 0) }.joined(separator: " and "), "widths of the MQAR models")
+        // The grid as the chosen-rate runs name it, else (no such run yet) the rates the grid runs used.
         let grids = Set(f.rows("accuracy").map { $0[LearningRateChoice.gridParameter] }.filter { !$0.isEmpty })
-        numbers.add("MQARLRGrid", grids.isEmpty ? "none (one rate: " + Set(f.rows("accuracy").map { $0["lr"] }).sorted().joined(separator: ", ") + ")"
-                    : grids.sorted().joined(separator: "; ").replacingOccurrences(of: " ", with: ", "), "MQAR learning-rate grid")
+        let rates = Set(f.rows("accuracy").map { $0["lr"] }.filter { $0 != LearningRateChoice.selected }).sorted { (Double($0) ?? 0) < (Double($1) ?? 0) }
+        let gridText = !grids.isEmpty ? grids.sorted().joined(separator: "; ").replacingOccurrences(of: " ", with: ", ")
+            : points.contains(where: \.chosenFromGrid) ? rates.joined(separator: ", ") : "none (one rate: " + rates.joined(separator: ", ") + ")"
+        numbers.add("MQARLRGrid", gridText, "MQAR learning-rate grid")
         numbers.add("MQARVocab", f.rows("accuracy").first?["vocab"] ?? "", "MQAR vocabulary")
         numbers.add("MQARStopTarget", (Double(f.rows("accuracy").first?["target_accuracy"] ?? "") ?? .nan) * 100, decimals: 1, "MQAR early-stop target, % validation accuracy")
         numbers.add("MQARSteps", Set(f.rows("accuracy").map { $0["steps"] }).sorted { (Int($0) ?? 0) < (Int($1) ?? 0) }.joined(separator: "/"), "MQAR step budgets")
