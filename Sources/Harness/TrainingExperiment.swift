@@ -20,7 +20,7 @@ enum TrainingExperiment {
         "d_model", "layers", "heads", "kv_heads", "head_dim", "window", "latent", "rope_dim", "feature_dim", "mlp", "tied",
         "batch", "lr", "warmup", "weight_decay", "steps", "max_minutes", "eval_every", "eval_examples", "target_accuracy",
         "distance_examples", "threads", "test_examples", LearningRateChoice.gridParameter, LearningRateChoice.gridSeedParameter,
-        "needles",
+        "needles", "questions",
     ]
 
     /// The run's recipe; a run at the grid's choice (lr = "best") validates with the grid's
@@ -36,6 +36,7 @@ enum TrainingExperiment {
         r.distance = try run.optionalInt("fixed_distance")
         if p["data_tokens"] != nil { r.dataTokens = try run.int("data_tokens") }
         r.needles = try run.optionalInt("needles")
+        r.questions = try run.optionalInt("questions")
         if p["d_model"] != nil { r.dModel = try run.int("d_model") }
         if p["layers"] != nil { r.layers = try run.int("layers") }
         if p["heads"] != nil { r.heads = try run.int("heads") }

@@ -21,6 +21,8 @@ public struct TrainingRecipe: Sendable, Equatable {
     public var dataTokens = 16
     /// Multikey-needle: K needles; nil is `defaultNeedles`, and a value given to another task is an error.
     public var needles: Int?
+    /// Multikey-needle: Q distinct needles asked at the end (nil: 1, RULER's single question).
+    public var questions: Int?
     public var dModel = 64
     public var layers = 2
     public var heads = 1
@@ -45,7 +47,7 @@ public struct TrainingRecipe: Sendable, Equatable {
 
     /// The task knobs that have no meaning for other tasks, checked like `knobOwners`.
     public static let taskKnobOwners: [(name: String, owners: Set<TaskKind>)] = [
-        ("--needles", [.multikeyNeedle]),
+        ("--needles", [.multikeyNeedle]), ("--questions", [.multikeyNeedle]),
     ]
 
     /// K of a multikey-needle task when `needles` is not given.
@@ -62,7 +64,7 @@ public struct TrainingRecipe: Sendable, Equatable {
     }
 
     func givenTaskKnobs() -> [String] {
-        needles != nil ? ["--needles"] : []
+        (needles != nil ? ["--needles"] : []) + (questions != nil ? ["--questions"] : [])
     }
 
     /// Messages name the command-line flags (`--kv-heads`); in a spec the same knob is `kv_heads`.
@@ -103,8 +105,9 @@ public struct TrainingRecipe: Sendable, Equatable {
         case .selectiveCopying: return try SelectiveCopyingTask(vocabSize: vocab, sequenceLength: seqLen, dataTokens: dataTokens)
         case .multikeyNeedle:
             let k = needles ?? Self.defaultNeedles
-            if let distance { return try MultiKeyNeedleTask(vocabSize: vocab, sequenceLength: seqLen, needles: k, distance: distance) }
-            return try MultiKeyNeedleTask(vocabSize: vocab, sequenceLength: seqLen, needles: k)
+            let q = questions ?? 1
+            if let distance { return try MultiKeyNeedleTask(vocabSize: vocab, sequenceLength: seqLen, needles: k, questions: q, distance: distance) }
+            return try MultiKeyNeedleTask(vocabSize: vocab, sequenceLength: seqLen, needles: k, questions: q)
         }
     }
 

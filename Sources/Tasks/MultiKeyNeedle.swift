@@ -1,9 +1,11 @@
 // Multi-key needle in a haystack (RULER's niah_multikey, Hsieh et al. 2024): K marked
-// key → value needles hidden among filler, then a query naming one of the keys, whose
-// value is the answer. Promises that the needles are the only key and value tokens in
-// the sequence, that they never overlap, that the asked needle's value sits exactly
-// `distance` positions before the final position, and that only the final position is
-// scored. A fixed-size state (linear attention) must hold all K pairs to answer, so it
+// key → value needles hidden among filler, then Q queries each naming one of the keys,
+// whose value is the answer (Q = 1 is RULER's task; Q > 1 asks Q distinct needles, which
+// gives training Q answers per sequence instead of one). Promises that the needles are
+// the only key and value tokens in the sequence, that they never overlap, that the needle
+// the last query asks has its value exactly `distance` positions before the final
+// position, and that only query positions are scored (only the last one in a batch drawn
+// at a fixed distance). A fixed-size state (linear attention) must hold all K pairs to answer, so it
 // degrades as K grows; a full KV cache need not; a sliding window fails once the asked
 // value is beyond its reach.
 
@@ -16,22 +18,26 @@ import TensorCore
 /// tokens). The three ranges are disjoint, so a key or value token in a sequence is
 /// always part of a needle. Needs n ≥ K (distinct keys and values) and n ≥ 2 (V ≥ 8).
 ///
-/// Layout (T = seq, K = needles, C = T − 2 context positions): filler everywhere; K
-/// needles, each the three tokens [marker, key_i, value_i], at non-overlapping positions
-/// in 0..<C; keys distinct, values distinct (each a uniform sample without replacement
-/// from its range); then
-/// - inputs[T − 2] = query marker, inputs[T − 1] = the asked key k_j,
-/// - targets[T − 1] = v_j; every other target is `ignoreLabel` (exactly one scored position).
+/// Layout (T = seq, K = needles, Q = questions, C = T − 2Q context positions): filler
+/// everywhere; K needles, each the three tokens [marker, key_i, value_i], at non-overlapping
+/// positions in 0..<C; keys distinct, values distinct (each a uniform sample without
+/// replacement from its range); then Q questions of two tokens each:
+/// - inputs[C + 2q] = query marker, inputs[C + 2q + 1] = the asked key,
+/// - targets[C + 2q + 1] = its value; every other target is `ignoreLabel` (Q scored positions).
+/// The last question asks needle 0 (the distance-controlled one); the Q − 1 before it ask
+/// Q − 1 of the other needles, chosen and ordered uniformly at random. With Q = 1 the layout
+/// is RULER's: one question in the last two positions.
 ///
-/// Distance is d = (T − 1) − (index of v_j): the gap from the asked value to the position
-/// that must output it (as in passkey, where the key is the answer). The asked needle
-/// starts at p = T − 3 − d, so d ranges over 2...T−3 (p from C − 3 down to 0). A model
-/// attending over a sliding window of w tokens sees v_j from the last position iff d ≤ w − 1.
+/// Distance is d = (T − 1) − (index of v_j), v_j the value the last question asks for: the
+/// gap from it to the position that must output it (as in passkey, where the key is the
+/// answer). That needle starts at p = T − 3 − d, so d ranges over 2Q...T−3 (p from C − 3
+/// down to 0). A model attending over a sliding window of w tokens sees v_j from the last
+/// position iff d ≤ w − 1.
 ///
 /// The other K − 1 needles are placed uniformly among all non-overlapping placements in
 /// the context that leave the asked needle where it is. To allow every distance for every
 /// K, the context needs two spare positions beyond the 3K needle tokens (C ≥ 3K + 2, i.e.
-/// T ≥ 3K + 4): with fewer, some offsets of the asked needle leave gaps of one or two
+/// T ≥ 3K + 2Q + 2): with fewer, some offsets of the asked needle leave gaps of one or two
 /// positions on both sides that the others cannot use.
 ///
 /// Training draws the asked needle's distance uniformly from `distances` (all of
@@ -53,6 +59,8 @@ public struct MultiKeyNeedleTask: SyntheticTask, DistanceControlledTask, Equatab
     public let sequenceLength: Int
     /// K: the number of key → value needles in every example.
     public let needles: Int
+    /// Q: the needles asked for at the end, 1...K (1: RULER's single question).
+    public let questions: Int
     /// The distances examples are drawn from, uniformly; one value for a fixed distance.
     public let distances: ClosedRange<Int>
 
@@ -70,25 +78,25 @@ public struct MultiKeyNeedleTask: SyntheticTask, DistanceControlledTask, Equatab
     public var valueRange: Range<Int> { keyRange.upperBound..<(keyRange.upperBound + rangeSize) }
     /// Filler: the rest of the vocabulary above the values.
     public var fillerRange: Range<Int> { valueRange.upperBound..<vocabSize }
-    /// C: the positions before the query, where the needles go.
-    public var contextLength: Int { sequenceLength - 2 }
+    /// C: the positions before the questions, where the needles go.
+    public var contextLength: Int { sequenceLength - 2 * questions }
 
-    /// The distances valid for this sequence length: 2...T−3.
-    public var validDistances: ClosedRange<Int> { 2...(sequenceLength - 3) }
+    /// The distances valid for this sequence length and number of questions: 2Q...T−3.
+    public var validDistances: ClosedRange<Int> { (2 * questions)...(sequenceLength - 3) }
 
     public var configDescription: String {
         let d = distances == validDistances ? "" :
             distances.count == 1 ? " distance=\(distances.lowerBound)" : " distance=\(distances.lowerBound)...\(distances.upperBound)"
-        return "vocab=\(vocabSize) seq=\(sequenceLength) needles=\(needles)\(d)"
+        return "vocab=\(vocabSize) seq=\(sequenceLength) needles=\(needles)" + (questions > 1 ? " questions=\(questions)" : "") + d
     }
 
     /// A task with the asked needle at one fixed distance.
-    public init(vocabSize: Int, sequenceLength: Int, needles: Int, distance: Int) throws {
-        try self.init(vocabSize: vocabSize, sequenceLength: sequenceLength, needles: needles, distances: distance...distance)
+    public init(vocabSize: Int, sequenceLength: Int, needles: Int, questions: Int = 1, distance: Int) throws {
+        try self.init(vocabSize: vocabSize, sequenceLength: sequenceLength, needles: needles, questions: questions, distances: distance...distance)
     }
 
     /// A task whose distance is drawn uniformly from `distances` (nil: every valid distance).
-    public init(vocabSize: Int, sequenceLength: Int, needles: Int, distances: ClosedRange<Int>? = nil) throws {
+    public init(vocabSize: Int, sequenceLength: Int, needles: Int, questions: Int = 1, distances: ClosedRange<Int>? = nil) throws {
         if sequenceLength < 7 {
             throw TaskConfigError(.multikeyNeedle, "seq-len", sequenceLength,
                                   "needs at least 7 positions: one needle (marker, key, value), 2 spare so it fits at every distance, query marker and key")
@@ -102,10 +110,18 @@ public struct MultiKeyNeedleTask: SyntheticTask, DistanceControlledTask, Equatab
             throw TaskConfigError(.multikeyNeedle, "needles", needles,
                                   "must be in 1...\(min(bySeq, byVocab)) for seq-len = \(sequenceLength) and vocab = \(vocabSize) (3 tokens per needle and 2 spare in the seq-len − 2 context positions: at most (seq-len − 4)/3 = \(bySeq); distinct keys and values from (vocab − 2)/3 tokens each: at most \(byVocab))")
         }
+        if !(1...needles).contains(questions) {
+            throw TaskConfigError(.multikeyNeedle, "questions", questions, "must be in 1...\(needles) (needles = \(needles): each question asks a different needle)")
+        }
+        if sequenceLength < 3 * needles + 2 * questions + 2 {
+            throw TaskConfigError(.multikeyNeedle, "questions", questions,
+                                  "\(needles) needles (3 tokens each, 2 spare) and \(questions) questions (2 tokens each) need seq-len ≥ \(3 * needles + 2 * questions + 2), got \(sequenceLength); valid: 1...\(max(0, min(needles, (sequenceLength - 3 * needles - 2) / 2)))")
+        }
         self.vocabSize = vocabSize
         self.sequenceLength = sequenceLength
         self.needles = needles
-        self.distances = distances ?? (2...(sequenceLength - 3))
+        self.questions = questions
+        self.distances = distances ?? ((2 * questions)...(sequenceLength - 3))
         try checkDistance(self.distances.lowerBound)
         try checkDistance(self.distances.upperBound)
     }
@@ -123,11 +139,11 @@ public struct MultiKeyNeedleTask: SyntheticTask, DistanceControlledTask, Equatab
         return example(distance: d, rng: &rng)
     }
 
-    /// One example with the asked needle's value exactly `distance` positions before the
-    /// last position. Draws, in order: the other needles' starts, the keys, the values,
-    /// the filler.
+    /// One example with the value the last question asks for exactly `distance` positions
+    /// before the last position. Draws, in order: the other needles' starts, the keys, the
+    /// values, the filler, then (Q > 1) which other needles the earlier questions ask.
     public func example(distance d: Int, rng: inout Xoshiro256StarStar) -> (inputs: [Int], targets: [Int]) {
-        let t = sequenceLength, k = needles, len = Self.needleLength
+        let t = sequenceLength, k = needles, len = Self.needleLength, c = contextLength
         precondition(validDistances.contains(d), "multikey-needle distance \(d) outside \(validDistances) for seq-len \(t)")
         let asked = t - 3 - d  // start of the asked needle: its value is at t − 1 − d
         let others = otherNeedleStarts(around: asked, rng: &rng)  // [K − 1]
@@ -140,19 +156,28 @@ public struct MultiKeyNeedleTask: SyntheticTask, DistanceControlledTask, Equatab
             inputs[start + 1] = keys[i]
             inputs[start + len - 1] = values[i]
         }
-        inputs[t - 2] = Self.queryToken
-        inputs[t - 1] = keys[0]
+        // The needles asked, in question order: Q − 1 distinct others, then needle 0.
+        let asks = (questions > 1 ? sampleWithoutReplacement(questions - 1, from: 1..<k, rng: &rng) : []) + [0]  // [Q]
         var targets = [Int](repeating: ignoreLabel, count: t)  // [T]
-        targets[t - 1] = values[0]
+        for (q, needle) in asks.enumerated() {
+            inputs[c + 2 * q] = Self.queryToken
+            inputs[c + 2 * q + 1] = keys[needle]
+            targets[c + 2 * q + 1] = values[needle]
+        }
         return (inputs, targets)
     }
 
-    /// `size` examples all at exactly `distance`, for accuracy-versus-distance curves.
-    /// Throws when the distance is outside 2...T−3. // [B, T]
+    /// `size` examples all at exactly `distance`, for accuracy-versus-distance curves: only
+    /// the last question (the one at that distance) is scored. Throws when the distance is
+    /// outside 2Q...T−3. // [B, T]
     public func batch(size: Int, distance: Int, rng: inout Xoshiro256StarStar) throws -> TaskBatch {
         try checkDistance(distance)
-        return try MultiKeyNeedleTask(vocabSize: vocabSize, sequenceLength: sequenceLength, needles: needles, distance: distance)
-            .batch(size: size, rng: &rng)
+        var b = try MultiKeyNeedleTask(vocabSize: vocabSize, sequenceLength: sequenceLength, needles: needles,
+                                       questions: questions, distance: distance).batch(size: size, rng: &rng)
+        for row in 0..<b.batch {
+            for i in (row * b.length)..<((row + 1) * b.length - 1) { b.targets[i] = ignoreLabel }
+        }
+        return b
     }
 
     /// Starts of the K − 1 other needles, sorted: uniform over the non-overlapping

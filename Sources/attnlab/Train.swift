@@ -23,6 +23,7 @@ struct Train: ParsableCommand {
     @Option(help: "Passkey, multikey-needle: one fixed distance (answer to the last position); default: all, drawn per example.") var distance: Int?
     @Option(help: "Selective copying: data tokens.") var dataTokens: Int = 16
     @Option(help: "Multikey-needle: key-value needles K (default \(TrainingRecipe.defaultNeedles)).") var needles: Int?
+    @Option(help: "Multikey-needle: distinct needles asked at the end (default 1, RULER's single question).") var questions: Int?
     @Option(help: "Model width C.") var dModel: Int = 64
     @Option(help: "Number of layers.") var layers: Int = 2
     @Option(help: "Query heads H.") var heads: Int = 1
@@ -54,7 +55,7 @@ struct Train: ParsableCommand {
         var r = TrainingRecipe(variant: try Variant.parse(variant))
         r.task = try TaskKind.parse(task)
         r.seqLen = seqLen; r.kvPairs = kvPairs; r.vocab = vocab; r.alpha = alpha; r.distance = distance
-        r.dataTokens = dataTokens; r.needles = needles; r.dModel = dModel; r.layers = layers; r.heads = heads; r.kvHeads = kvHeads
+        r.dataTokens = dataTokens; r.needles = needles; r.questions = questions; r.dModel = dModel; r.layers = layers; r.heads = heads; r.kvHeads = kvHeads
         r.headDim = headDim; r.window = window; r.latent = latent; r.ropeDim = ropeDim; r.featureDim = featureDim
         r.mlp = mlp; r.tied = tied
         if !(0...1).contains(targetAccuracy) { throw ValidationError("--target-accuracy \(targetAccuracy) must be in 0...1") }

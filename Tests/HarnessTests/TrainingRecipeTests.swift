@@ -40,7 +40,9 @@ struct TrainingRecipeTests {
         let dir = try TempDir()
         let path = try dir.write("tiny-train.json", try json(trainSpec(variants: ["mha"], set: ["needles": 4])))
         expectBadInput(["--needles does not apply to task mqar", "multikey-needle"]) { _ = try ExperimentSpec.load(path: path) }
-        #expect(TrainingExperiment.parameterNames.last == "needles")
+        let questions = try dir.write("tiny-train.json", try json(trainSpec(variants: ["mha"], set: ["questions": 2])))
+        expectBadInput(["--questions does not apply to task mqar", "multikey-needle"]) { _ = try ExperimentSpec.load(path: questions) }
+        #expect(TrainingExperiment.parameterNames.suffix(2) == ["needles", "questions"])
     }
 
     @Test func accuracyByDistanceCoversTheEvaluationDistances() throws {

@@ -168,3 +168,68 @@ struct MultiKeyNeedleTests {
                 == "vocab=512 seq=128 needles=4 distance=2...50")
     }
 }
+
+/// Several questions (Q > 1): Q distinct needles asked at the end, each answered at its
+/// key's position; the last question asks the distance-controlled needle; a batch drawn at
+/// one distance scores only the last question.
+@Suite("Multi-key needle, several questions")
+struct MultiKeyNeedleQuestionsTests {
+    @Test(arguments: [(20, 16, 2, 2), (64, 40, 8, 3), (512, 128, 16, 16), (512, 128, 4, 4)])
+    func everyQuestionAsksADistinctNeedleAndIsScoredWithItsValue(_ vocab: Int, _ seq: Int, _ needles: Int, _ questions: Int) throws {
+        let t = try MultiKeyNeedleTask(vocabSize: vocab, sequenceLength: seq, needles: needles, questions: questions)
+        #expect(t.contextLength == seq - 2 * questions && t.validDistances == (2 * questions)...(seq - 3))
+        var rng = Xoshiro256StarStar(seed: 11)
+        for _ in 0..<50 {
+            let (x, y) = t.example(rng: &rng)
+            let c = t.contextLength
+            let starts = (0..<c).filter { x[$0] == MultiKeyNeedleTask.markerToken }
+            #expect(starts.count == needles && zip(starts, starts.dropFirst()).allSatisfy { $1 - $0 >= 3 } && starts.last! + 2 < c)
+            let valueOf = Dictionary(uniqueKeysWithValues: starts.map { (x[$0 + 1], x[$0 + 2]) })
+            let asked = (0..<questions).map { q -> Int in
+                #expect(x[c + 2 * q] == MultiKeyNeedleTask.queryToken)
+                #expect(y[c + 2 * q] == ignoreLabel && y[c + 2 * q + 1] == valueOf[x[c + 2 * q + 1]])
+                return x[c + 2 * q + 1]
+            }
+            #expect(Set(asked).count == questions, "questions repeat a needle: \(asked)")
+            #expect((0..<c).allSatisfy { y[$0] == ignoreLabel })
+            let scored = y.filter { $0 != ignoreLabel }.count
+            #expect(scored == questions)
+            // The last question's needle sits at a valid distance.
+            let lastStart = starts.first { x[$0 + 1] == asked.last! }!
+            #expect(t.validDistances.contains(seq - 1 - (lastStart + 2)))
+        }
+    }
+
+    @Test func aBatchAtOneDistanceScoresOnlyTheLastQuestionAtThatDistance() throws {
+        let t = try MultiKeyNeedleTask(vocabSize: 512, sequenceLength: 128, needles: 8, questions: 8)
+        var rng = Xoshiro256StarStar(seed: 3)
+        for d in [t.validDistances.lowerBound, 50, t.validDistances.upperBound] {
+            let b = try t.batch(size: 8, distance: d, rng: &rng)
+            for row in 0..<b.batch {
+                let x = Array(b.inputs(row: row)), y = Array(b.targets(row: row))
+                #expect(y.enumerated().filter { $0.element != ignoreLabel }.map(\.offset) == [127])
+                let start = (0..<t.contextLength).first { x[$0] == MultiKeyNeedleTask.markerToken && x[$0 + 1] == x[127] }!
+                #expect(127 - (start + 2) == d && y[127] == x[start + 2])
+            }
+        }
+        #expect(throws: TaskConfigError.self) { try t.batch(size: 1, distance: 2 * 8 - 1, rng: &rng) }
+    }
+
+    @Test func oneQuestionIsRULERsLayoutAndDrawsAsBefore() throws {
+        let one = try MultiKeyNeedleTask(vocabSize: 20, sequenceLength: 16, needles: 2, questions: 1)
+        let plain = try MultiKeyNeedleTask(vocabSize: 20, sequenceLength: 16, needles: 2)
+        var a = Xoshiro256StarStar(seed: 0), b = Xoshiro256StarStar(seed: 0)
+        #expect(one.batch(size: 4, rng: &a) == plain.batch(size: 4, rng: &b))
+    }
+
+    @Test func invalidQuestionCountsNameTheValue() throws {
+        for (seq, needles, questions) in [(128, 4, 0), (128, 4, 5), (16, 4, 2)] {
+            do {
+                _ = try MultiKeyNeedleTask(vocabSize: 512, sequenceLength: seq, needles: needles, questions: questions)
+                Issue.record("questions \(questions) with \(needles) needles at seq-len \(seq) was accepted")
+            } catch let e as TaskConfigError {
+                #expect(e.parameter == "questions" && e.value == "\(questions)", "\(e)")
+            }
+        }
+    }
+}
