@@ -55,9 +55,9 @@ public final class LinearAttention: AttentionMechanism {
     public func forward(_ x: Tensor) -> Tensor {
         precondition(x.rank == 3 && x.shape[2] == config.hiddenSize, "attention input must be [B, T, \(config.hiddenSize)], got \(x.shape)")
         let b = x.shape[0], t = x.shape[1], h = config.numHeads, dk = config.linearFeatureDim, dv = config.headDim
-        let fq = qProj(x).reshaped([b, t, h, dk]).elu() + 1  // [B, T, H, dk]
-        let fk = kProj(x).reshaped([b, t, h, dk]).elu() + 1  // [B, T, H, dk]
-        let v = vProj(x).reshaped([b, t, h, dv])              // [B, T, H, dv]
+        let fq = qProj(x).reshaped([b, t, h, dk]).eluPlusOne()  // [B, T, H, dk]
+        let fk = kProj(x).reshaped([b, t, h, dk]).eluPlusOne()  // [B, T, H, dk]
+        let v = vProj(x).reshaped([b, t, h, dv])                 // [B, T, H, dv]
         // The chunked causal form (the fast path of tril(φQ φKᵀ) V / (tril(φQ φKᵀ) 1 + ε),
         // tested against it): [B, T, H, dv], read and written in the projections' layout.
         let o = Tensor.causalLinearAttention(q: fq, k: fk, v: v, eps: Self.eps).reshaped([b, t, h * dv])
@@ -98,8 +98,8 @@ public final class LinearAttention: AttentionMechanism {
                      "step input must be [\(state.batch), T, \(config.hiddenSize)], got \(x.shape)")
         return Autograd.inference {
             let b = x.shape[0], t = x.shape[1], h = config.numHeads, dk = config.linearFeatureDim, dv = config.headDim
-            let fq = qProj(x).elu() + 1  // [B, T, H·dk]
-            let fk = kProj(x).elu() + 1  // [B, T, H·dk]
+            let fq = qProj(x).eluPlusOne()  // [B, T, H·dk]
+            let fk = kProj(x).eluPlusOne()  // [B, T, H·dk]
             let v = vProj(x)             // [B, T, H·dv]
             let o = Tensor.zeros([b, t, h * dv])
             fq.data.withUnsafeBufferPointer { pq in
