@@ -4,9 +4,12 @@
 //   out_t = φ(q_t)ᵀ S_t / (φ(q_t)ᵀ z_t + ε),  S_t = Σ_{s≤t} k_s v_sᵀ (d_k × d_v),  z_t = Σ_{s≤t} k_s
 //
 // with ε = 1e-6 as in the authors' code. No positional encoding (the paper uses none).
-// Training uses the parallel form A = tril(φQ φKᵀ), out = A V / (A 1 + ε); inference
-// the chunked form (BLAS within a chunk, the recurrent state across chunks), which for
-// one token is exactly the recurrence. The cache is the state (S, z): constant in context.
+// Training runs `Tensor.causalLinearAttention`: chunks of 64 tokens, the masked quadratic
+// form within a chunk and the running state across chunks, with its own backward; it is
+// tested against the quadratic form A = tril(φQ φKᵀ), out = A V / (A 1 + ε)
+// (`forwardQuadratic`). Inference runs the same chunked form on the cache's state (BLAS
+// within a chunk), which for one token is exactly the recurrence. The cache is the state
+// (S, z): constant in context.
 
 import NN
 import TensorCore
@@ -52,6 +55,20 @@ public final class LinearAttention: AttentionMechanism {
     public func forward(_ x: Tensor) -> Tensor {
         precondition(x.rank == 3 && x.shape[2] == config.hiddenSize, "attention input must be [B, T, \(config.hiddenSize)], got \(x.shape)")
         let b = x.shape[0], t = x.shape[1], h = config.numHeads, dk = config.linearFeatureDim, dv = config.headDim
+        let fq = qProj(x).reshaped([b, t, h, dk]).eluPlusOne()  // [B, T, H, dk]
+        let fk = kProj(x).reshaped([b, t, h, dk]).eluPlusOne()  // [B, T, H, dk]
+        let v = vProj(x).reshaped([b, t, h, dv])                 // [B, T, H, dv]
+        // The chunked causal form (the fast path of tril(φQ φKᵀ) V / (tril(φQ φKᵀ) 1 + ε),
+        // tested against it): [B, T, H, dv], read and written in the projections' layout.
+        let o = Tensor.causalLinearAttention(q: fq, k: fk, v: v, eps: Self.eps).reshaped([b, t, h * dv])
+        return oProj(o)
+    }
+
+    /// The quadratic form the chunked `forward` replaces, A = tril(φQ φKᵀ), out = A V / (A 1 + ε),
+    /// as a composition of differentiable ops: the reference its outputs and gradients are tested against.
+    public func forwardQuadratic(_ x: Tensor) -> Tensor {
+        precondition(x.rank == 3 && x.shape[2] == config.hiddenSize, "attention input must be [B, T, \(config.hiddenSize)], got \(x.shape)")
+        let b = x.shape[0], t = x.shape[1], h = config.numHeads, dk = config.linearFeatureDim, dv = config.headDim
         let fq = (qProj(x).reshaped([b, t, h, dk]).permuted([0, 2, 1, 3]).elu() + 1)  // [B, H, T, dk]
         let fk = (kProj(x).reshaped([b, t, h, dk]).permuted([0, 2, 1, 3]).elu() + 1)  // [B, H, T, dk]
         let v = vProj(x).reshaped([b, t, h, dv]).permuted([0, 2, 1, 3])              // [B, H, T, dv]
@@ -81,8 +98,8 @@ public final class LinearAttention: AttentionMechanism {
                      "step input must be [\(state.batch), T, \(config.hiddenSize)], got \(x.shape)")
         return Autograd.inference {
             let b = x.shape[0], t = x.shape[1], h = config.numHeads, dk = config.linearFeatureDim, dv = config.headDim
-            let fq = qProj(x).elu() + 1  // [B, T, H·dk]
-            let fk = kProj(x).elu() + 1  // [B, T, H·dk]
+            let fq = qProj(x).eluPlusOne()  // [B, T, H·dk]
+            let fk = kProj(x).eluPlusOne()  // [B, T, H·dk]
             let v = vProj(x)             // [B, T, H·dv]
             let o = Tensor.zeros([b, t, h * dv])
             fq.data.withUnsafeBufferPointer { pq in

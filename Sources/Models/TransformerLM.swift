@@ -139,13 +139,15 @@ public final class TransformerLM: Module {
     public var kvBytesPerToken: Int { blocks.reduce(0) { $0 + $1.attention.kvElementsPerToken * 4 } }
 }
 
-/// Index of the largest entry of each row of [N, V] (first on ties).
+/// Index of the largest entry of each row of [N, V] (first on ties; NaN never wins).
 public func argmaxRows(_ logits: Tensor) -> [Int] {
     let v = logits.shape.last!, n = logits.count / v
-    return (0..<n).map { r in
-        var best = 0
-        var bestValue = -Float.infinity
-        for j in 0..<v where logits.data[r * v + j] > bestValue { bestValue = logits.data[r * v + j]; best = j }
-        return best
+    return logits.data.withUnsafeBufferPointer { pl in
+        (0..<n).map { r in
+            var best = 0
+            var bestValue = -Float.infinity
+            for j in 0..<v where pl[r * v + j] > bestValue { bestValue = pl[r * v + j]; best = j }
+            return best
+        }
     }
 }

@@ -102,13 +102,20 @@ public final class AdamW {
 /// Returns the norm before clipping.
 @discardableResult
 public func clipGradNorm(_ parameters: [Tensor], maxNorm: Float) -> Float {
+    // Σ g² in Double, per parameter (four-lane partial sums, VectorMath.sumOfSquares), then
+    // over parameters in order; the scaling is in place (no new gradient arrays).
     var sumSq: Double = 0
-    for p in parameters { if let g = p.grad { for x in g { sumSq += Double(x) * Double(x) } } }
+    for p in parameters {
+        guard let g = p.grad else { continue }
+        sumSq += g.withUnsafeBufferPointer { pg in pg.isEmpty ? 0 : VectorMath.sumOfSquares(pg.baseAddress!, count: pg.count) }
+    }
     let norm = Float(sumSq.squareRoot())
     if norm > maxNorm {
         let scale = maxNorm / (norm + 1e-6)
         for p in parameters where p.grad != nil {
-            p.grad = p.grad!.map { $0 * scale }
+            p.grad!.withUnsafeMutableBufferPointer { pg in
+                for i in 0..<pg.count { pg[i] *= scale }
+            }
         }
     }
     return norm

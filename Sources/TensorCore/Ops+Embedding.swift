@@ -19,8 +19,11 @@ extension Tensor {
         Autograd.record(out, op: "embedding", inputs: [table]) { g in
             // Forward: out[i] = table[ids[i]]. Adjoint: table.grad[ids[i]] += g[i] (repeats add up).
             var gt = [Float](repeating: 0, count: table.count)
-            for (i, id) in ids.enumerated() {
-                for j in 0..<c { gt[id * c + j] += g[i * c + j] }
+            gt.withUnsafeMutableBufferPointer { pt in
+                g.withUnsafeBufferPointer { pg in
+                    guard c > 0 else { return }
+                    for (i, id) in ids.enumerated() { VectorMath.axpy(pt.baseAddress! + id * c, n: c, 1, pg.baseAddress! + i * c) }
+                }
             }
             table.accumulateGrad(gt)
         }

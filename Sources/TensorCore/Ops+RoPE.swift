@@ -25,18 +25,44 @@ extension Tensor {
         // Index of the two elements of pair i within a head vector.
         func pair(_ i: Int) -> (Int, Int) { pairing == .halfSplit ? (i, i + half) : (2 * i, 2 * i + 1) }
 
+        // Every element is written (each pair once), so the output needs no zero-fill. The
+        // half-split pairs are two contiguous runs of D/2 per head: eight pairs per step there.
         func rotate(_ src: [Float], sign: Float) -> [Float] {
-            var dst = [Float](repeating: 0, count: src.count)
-            for bi in 0..<b {
-                for ti in 0..<t {
-                    for hi in 0..<h {
-                        let base = ((bi * t + ti) * h + hi) * d
-                        for i in 0..<half {
-                            let c = cosTable[ti * half + i], s = sign * sinTable[ti * half + i]
-                            let (i1, i2) = pair(i)
-                            let x1 = src[base + i1], x2 = src[base + i2]
-                            dst[base + i1] = x1 * c - x2 * s
-                            dst[base + i2] = x2 * c + x1 * s
+            var dst = Tensor.uninitializedStorage(src.count)
+            let lanes = pairing == .halfSplit && half % 8 == 0
+            dst.withUnsafeMutableBufferPointer { pd in
+                src.withUnsafeBufferPointer { ps in
+                    cosTable.withUnsafeBufferPointer { pc in
+                        sinTable.withUnsafeBufferPointer { pn in
+                            guard !pd.isEmpty else { return }
+                            let pd = pd.baseAddress!, ps = ps.baseAddress!, pc = pc.baseAddress!, pn = pn.baseAddress!
+                            for bi in 0..<b {
+                                for ti in 0..<t {
+                                    let cRow = pc + ti * half, sRow = pn + ti * half
+                                    for hi in 0..<h {
+                                        let base = ((bi * t + ti) * h + hi) * d
+                                        var i = 0
+                                        if lanes {
+                                            let signV = VectorMath.V(repeating: sign)
+                                            while i < half {
+                                                let c = VectorMath.load(cRow + i), s = signV * VectorMath.load(sRow + i)
+                                                let x1 = VectorMath.load(ps + base + i), x2 = VectorMath.load(ps + base + half + i)
+                                                VectorMath.store(x1 * c - x2 * s, pd + base + i)
+                                                VectorMath.store(x2 * c + x1 * s, pd + base + half + i)
+                                                i += 8
+                                            }
+                                        }
+                                        while i < half {
+                                            let c = cRow[i], s = sign * sRow[i]
+                                            let (i1, i2) = pair(i)
+                                            let x1 = ps[base + i1], x2 = ps[base + i2]
+                                            pd[base + i1] = x1 * c - x2 * s
+                                            pd[base + i2] = x2 * c + x1 * s
+                                            i += 1
+                                        }
+                                    }
+                                }
+                            }
                         }
                     }
                 }
@@ -57,10 +83,10 @@ extension Tensor {
         let half = dim / 2
         var cosT = [Float](repeating: 0, count: positions.count * half)
         var sinT = cosT
+        let thetas = (0..<half).map { i in Foundation.pow(base, -2 * Double(i) / Double(dim)) }
         for (k, p) in positions.enumerated() {
             for i in 0..<half {
-                let theta = Foundation.pow(base, -2 * Double(i) / Double(dim))
-                let angle = Double(p) * theta
+                let angle = Double(p) * thetas[i]
                 cosT[k * half + i] = Float(Foundation.cos(angle))
                 sinT[k * half + i] = Float(Foundation.sin(angle))
             }

@@ -41,6 +41,63 @@ extension Tensor {
               derivative: { x, y in x > 0 ? 1 : y + alpha })
     }
 
+    /// φ(x) = elu(x) + 1 = x + 1 for x > 0, eˣ otherwise; d/dx = 1, or y. Linear
+    /// attention's feature map in one vectorised pass (`VectorMath.exp`, ≤ 2 ulp), where the
+    /// composition elu() + 1 makes two passes, two backward closures and an expm1 per element.
+    /// NaN stays NaN.
+    public func eluPlusOne() -> Tensor {
+        typealias V = VectorMath.V
+        let n = count
+        let out = Tensor.uninitialized(shape)
+        out.data.withUnsafeMutableBufferPointer { po in
+            data.withUnsafeBufferPointer { px in
+                guard n > 0 else { return }
+                let po = po.baseAddress!, px = px.baseAddress!
+                var i = 0
+                while i + 8 <= n {
+                    let x = VectorMath.load(px + i)
+                    let nonPositive = x .<= 0
+                    var y = (x + 1).replacing(with: VectorMath.expNonPositive(x.replacing(with: 0, where: .!nonPositive)),
+                                              where: nonPositive)
+                    y.replace(with: x, where: x .!= x)
+                    VectorMath.store(y, po + i)
+                    i += 8
+                }
+                while i < n {
+                    let x = px[i]
+                    po[i] = x > 0 ? x + 1 : (x.isNaN ? x : VectorMath.exp(x))
+                    i += 1
+                }
+            }
+        }
+        Autograd.record(out, op: "eluPlusOne", inputs: [self]) { [self, unowned out] g in
+            // Forward: y = x + 1 (x > 0) or eˣ. Adjoint: dx = g (x > 0) or g·y.
+            var gx = Tensor.uninitializedStorage(n)
+            gx.withUnsafeMutableBufferPointer { pgx in
+                g.withUnsafeBufferPointer { pg in
+                    self.data.withUnsafeBufferPointer { px in
+                        out.data.withUnsafeBufferPointer { py in
+                            guard n > 0 else { return }
+                            let pgx = pgx.baseAddress!, pg = pg.baseAddress!, px = px.baseAddress!, py = py.baseAddress!
+                            var i = 0
+                            while i + 8 <= n {
+                                let gv = VectorMath.load(pg + i), x = VectorMath.load(px + i)
+                                VectorMath.store(gv.replacing(with: gv * VectorMath.load(py + i), where: .!(x .> 0)), pgx + i)
+                                i += 8
+                            }
+                            while i < n {
+                                pgx[i] = px[i] > 0 ? pg[i] : pg[i] * py[i]
+                                i += 1
+                            }
+                        }
+                    }
+                }
+            }
+            self.accumulateGrad(gx)
+        }
+        return out
+    }
+
     /// silu(x) = x·σ(x); d/dx = σ(x)·(1 + x·(1 − σ(x))).
     public func silu() -> Tensor {
         unary("silu", { $0 / (1 + Foundation.exp(-$0)) }, derivative: { x, _ in

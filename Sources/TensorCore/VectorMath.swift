@@ -158,6 +158,38 @@ public enum VectorMath {
         while j < count { let xhat = x[j] * inv; dx[j] = inv * (g[j] * w[j] - xhat * meanDot); j &+= 1 }
     }
 
+    /// Whether every x[0 ..< count] is finite (x − x is 0 exactly for finite x, NaN for ±inf
+    /// and NaN). One pass, eight lanes at a time.
+    @inlinable
+    public static func allFinite(_ x: UnsafePointer<Float>, count: Int) -> Bool {
+        var acc = V()
+        var j = 0
+        while j &+ 8 <= count {
+            let v = load(x + j)
+            acc += v - v  // stays 0 unless some lane was ±inf or NaN
+            j &+= 8
+        }
+        var ok = acc == V()
+        while j < count { ok = ok && x[j].isFinite; j &+= 1 }
+        return ok
+    }
+
+    /// Σ x[i]² over i < count, accumulated in Double: four lanes of partial sums (i mod 4), added
+    /// in lane order at the end, so the result depends only on the data.
+    @inlinable
+    public static func sumOfSquares(_ x: UnsafePointer<Float>, count: Int) -> Double {
+        var acc = SIMD4<Double>()
+        var j = 0
+        while j &+ 4 <= count {
+            let v = SIMD4<Double>(Double(x[j]), Double(x[j &+ 1]), Double(x[j &+ 2]), Double(x[j &+ 3]))
+            acc = acc.addingProduct(v, v)
+            j &+= 4
+        }
+        var s = (acc[0] + acc[1]) + (acc[2] + acc[3])
+        while j < count { s += Double(x[j]) * Double(x[j]); j &+= 1 }
+        return s
+    }
+
     /// The largest of row[0 ..< count] (−inf when count is 0).
     @inlinable
     public static func max(_ row: UnsafePointer<Float>, count: Int) -> Float {

@@ -89,13 +89,13 @@ public final class Trainer {
         guard loss.item().isFinite else { throw TrainingError.nonFinite(step: step + 1, tensor: "loss") }
         loss.backward()
         for (name, p) in model.namedParameters {
-            if let g = p.grad, g.contains(where: { !$0.isFinite }) {
+            if let g = p.grad, !g.withUnsafeBufferPointer({ allFinite($0) }) {
                 throw TrainingError.nonFinite(step: step + 1, tensor: "gradient of \(name)")
             }
         }
         clipGradNorm(model.parameters, maxNorm: config.gradClip)
         optimizer.update(lr: schedule.learningRate(step: step))
-        for (name, p) in model.namedParameters where p.data.contains(where: { !$0.isFinite }) {
+        for (name, p) in model.namedParameters where !p.data.withUnsafeBufferPointer({ allFinite($0) }) {
             throw TrainingError.nonFinite(step: step + 1, tensor: "\(name) after the update")
         }
         step += 1
@@ -188,4 +188,10 @@ public final class Trainer {
         }
         try AtomicFile.write(CSVTable.render(header: ["step", "loss", "eval_accuracy", "elapsed_seconds"], rows: rows), to: path)
     }
+}
+
+/// Whether every value is finite (one vectorised pass; the checks run over every gradient
+/// and parameter each step).
+private func allFinite(_ x: UnsafeBufferPointer<Float>) -> Bool {
+    x.isEmpty || VectorMath.allFinite(x.baseAddress!, count: x.count)
 }
