@@ -34,12 +34,13 @@ set xtics ()
 do for [j=1:ncells] {
     k = int(word(cells, j))
     conv = value(sprintf("gate_%d", k))
-    set xtics add (sprintf("T=%d N=%d\nC=%d%s", k/1000000, (k/1000)%1000, k%1000, conv ? "" : "\n(not conv.)") j)
+    set xtics add (sprintf("T=%d N=%d C=%d%s", k/1000000, (k/1000)%1000, k%1000, conv ? "" : "\n(not conv.)") j)
 }
 set xrange [0.5:ncells+0.5]
 set yrange [-0.03:1.03]
 set grid noxtics nomxtics
-set xlabel "MQAR cell: sequence length T, key-value pairs N, width C"
+set xlabel "MQAR cell: sequence length T, key-value pairs N, width C" offset 0,-1
+set bmargin 5
 set ylabel "Test accuracy (fraction)"
 set format y "%.1f"
 set key outside right center vertical
