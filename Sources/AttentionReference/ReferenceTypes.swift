@@ -1,7 +1,7 @@
 // The readable reference; plain loops, no BLAS. This file promises the public types:
 // the configuration every reference mechanism reads, and weights by HF name.
 //
-// Dimension legend (DESIGN.md): B batch, T sequence, C d_model, H query heads,
+// Dimension legend (docs/conventions.md): B batch, T sequence, C d_model, H query heads,
 // G kv heads, D head dim, W window, L latent d_c, R rope dim d_h^R.
 
 /// Configuration of one attention layer, shared by all reference mechanisms.

@@ -19,7 +19,7 @@ import TensorCore
 ///
 /// Distance is defined as d = (index of the final query token) − (index of the key token),
 /// so d = 1 puts the key right before the query. A model attending over a sliding window
-/// of w tokens (positions t−w+1 … t, DESIGN.md) sees the key from the query position iff
+/// of w tokens (positions t−w+1 … t, docs/conventions.md) sees the key from the query position iff
 /// d ≤ w − 1. Valid distances are 1...T−2 (the marker needs index ≥ 0).
 ///
 /// Training on one fixed distance lets a model learn "copy the token at offset −d"
