@@ -11,6 +11,7 @@ OUT="${2:-results/bench/defaults.csv}"
 TMP="$(mktemp -d)"
 trap 'rm -rf "$TMP"' EXIT
 
+COMMIT="$(git rev-parse --short HEAD)"  # the checkout when the script started
 echo "seq_len,kv_pairs,seed,test_accuracy,steps,reached_99,commit" > "$TMP/out.csv"
 status=0
 for cell in "64 4" "128 8"; do
@@ -20,7 +21,7 @@ for cell in "64 4" "128 8"; do
         test=$(sed -n 's/^test accuracy \([0-9.]*\).*/\1/p' "$TMP/log")
         steps=$(sed -n 's/.* after \([0-9]*\) steps.*/\1/p' "$TMP/log")
         if grep -q '^reached 99.0%' "$TMP/log"; then reached=1; else reached=0; status=1; fi
-        echo "$1,$2,$seed,$test,$steps,$reached,$(git rev-parse --short HEAD)" >> "$TMP/out.csv"
+        echo "$1,$2,$seed,$test,$steps,$reached,$COMMIT" >> "$TMP/out.csv"
         echo "T=$1 N=$2 seed $seed: test accuracy $test after $steps steps, reached 99 %: $reached"
     done
 done
