@@ -96,8 +96,10 @@ public final class TransformerLM: Module {
     }
 
     /// Mean cross-entropy over the scored positions (targets ≠ ignoreLabel) and the
-    /// model's argmax predictions there, in position order.
-    public func loss(ids: [Int], targets: [Int], batch: Int, length: Int, ignoreLabel: Int = -100)
+    /// model's argmax predictions there, in position order. Training passes
+    /// `predictions: false`: the argmax over the vocabulary of every scored row is then
+    /// skipped and `predictions` is empty.
+    public func loss(ids: [Int], targets: [Int], batch: Int, length: Int, ignoreLabel: Int = -100, predictions: Bool = true)
         -> (loss: Tensor, predictions: [Int], scoredTargets: [Int]) {
         let h = hidden(ids: ids, batch: batch, length: length).reshaped([batch * length, config.attention.hiddenSize])
         let scored = targets.indices.filter { targets[$0] != ignoreLabel }
@@ -105,7 +107,7 @@ public final class TransformerLM: Module {
         let logits = head(rows)                                        // [N, V]
         let scoredTargets = scored.map { targets[$0] }
         let loss = Tensor.crossEntropy(logits: logits, targets: scoredTargets)
-        return (loss, argmaxRows(logits), scoredTargets)
+        return (loss, predictions ? argmaxRows(logits) : [], scoredTargets)
     }
 
     /// One cache per layer for generation.

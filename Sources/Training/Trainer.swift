@@ -85,7 +85,8 @@ public final class Trainer {
     public func trainStep() throws -> Float {
         let batch = task.batch(size: config.batchSize, rng: &trainStream)
         model.zeroGrad()
-        let (loss, _, _) = model.loss(ids: batch.inputs, targets: batch.targets, batch: batch.batch, length: batch.length)
+        let (loss, _, _) = model.loss(ids: batch.inputs, targets: batch.targets, batch: batch.batch, length: batch.length,
+                                      predictions: false)
         guard loss.item().isFinite else { throw TrainingError.nonFinite(step: step + 1, tensor: "loss") }
         loss.backward()
         for (name, p) in model.namedParameters {

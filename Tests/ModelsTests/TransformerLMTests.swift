@@ -62,6 +62,9 @@ struct TransformerLMTests {
         let full = Tensor.crossEntropy(logits: m.logits(ids: ids, batch: b, length: t).reshaped([b * t, -1]), targets: targets)
         #expect(abs(loss.item() - full.item()) < 1e-5)
         #expect(scored == [5, 9, 1] && predictions.count == 3)
+        // Training skips the argmax: same loss, bit for bit, no predictions.
+        let (trainLoss, none, scoredAgain) = m.loss(ids: ids, targets: targets, batch: b, length: t, predictions: false)
+        #expect(trainLoss.item().bitPattern == loss.item().bitPattern && none.isEmpty && scoredAgain == scored)
     }
 
     @Test(arguments: [[Variant.mha, .mha], [.linear, .mla]])
