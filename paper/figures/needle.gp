@@ -26,6 +26,8 @@ agg_x(s) = column("distance")
 agg_y(s) = strcol("variant") eq s && column("needles") == kmax ? column("accuracy") : NaN
 load figdir."/seedstats.gp"
 presentD = agg_present
+stats $AGG using 2 nooutput       # before any range: stats honours them
+dmax = STATS_max
 
 set multiplot layout 1,2
 set yrange [-0.03:1.03]
@@ -38,6 +40,7 @@ unset key
 plot for [s in presentK] $BYK using ($1 == sid(s) ? $2 : NaN):3:4:5 with yerrorbars lt sid(s) notitle, \
      for [s in presentK] $BYK using ($1 == sid(s) ? $2 : NaN):3 with linespoints lt sid(s) title slabel(s)
 unset logscale x
+eval sprintf("set xtics %d", dmax > 64 ? 32 : 16)   # a narrow panel: few, round distance labels
 set xlabel sprintf("Distance of the asked needle (K = %d)", kmax)
 set ylabel "Accuracy (fraction)"
 set key outside right center vertical
