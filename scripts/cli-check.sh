@@ -105,6 +105,15 @@ sed 's/"layers": 1,/"layers": 0,/' experiments/kv-cache-scaling.json > "$WORK/sp
 sed -i 's/"name": "kv-cache-scaling"/"name": "broken"/' "$WORK/specs/broken.json"
 expect_error "layers = 0: must be at least 1" "$BIN" run kv-cache-scaling --profile smoke --experiments "$WORK/specs" --results "$RES"
 if [ -e "$RES" ]; then echo "FAIL: rejected runs wrote under --results: $(find "$RES")"; failures=$((failures + 1)); fi
+# prune: a shard no current run writes is listed by --dry-run and removed without it.
+mkdir -p "$WORK/prune/shards/kv-cache-models/smoke"
+echo "not a run of the spec" > "$WORK/prune/shards/kv-cache-models/smoke/old-run-0123.csv"
+expect_ok "$BIN" prune kv-cache-models --profile smoke --dry-run --results "$WORK/prune"
+grep -q 'would remove .*old-run-0123.csv' "$WORK/out" && [ -e "$WORK/prune/shards/kv-cache-models/smoke/old-run-0123.csv" ] \
+  || { echo "FAIL: prune --dry-run: $(cat "$WORK/out")"; failures=$((failures + 1)); }
+expect_ok "$BIN" prune kv-cache-models --profile smoke --results "$WORK/prune"
+[ ! -e "$WORK/prune/shards/kv-cache-models/smoke/old-run-0123.csv" ] || { echo "FAIL: prune left the orphan"; failures=$((failures + 1)); }
+expect_error "unknown profile 'fast'" "$BIN" prune --profile fast
 expect_ok "$BIN" run kv-cache-models --profile smoke --results "$RES" --merge
 if [ ! -s "$RES/kv-cache-models.csv" ] || ! head -1 "$RES/kv-cache-models.csv" | grep -q '^experiment,spec_version,profile,variant,'; then
   echo "FAIL: run --merge did not write $RES/kv-cache-models.csv"; failures=$((failures + 1))

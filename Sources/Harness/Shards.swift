@@ -30,6 +30,14 @@ public struct ShardStore: Sendable {
         FileManager.default.fileExists(atPath: path(run, profile))
     }
 
+    /// Shards of a profile that no run of `spec` writes any more (after a spec's version, a
+    /// parameter or a grid changed): file names, sorted. Temporary and claim files are not shards.
+    public func orphans(of spec: ExperimentSpec, _ profile: Profile) throws -> [String] {
+        let keys = Set(try spec.runs(profile: profile).map { "\($0.key).csv" })
+        let files = (try? FileManager.default.contentsOfDirectory(atPath: directory(spec.name, profile))) ?? []
+        return files.filter { $0.hasSuffix(".csv") && !$0.hasPrefix(".") && !keys.contains($0) }.sorted()
+    }
+
     /// Whether any shard of the profile exists (used by `--profile auto`).
     public func hasShards(_ experiment: String, _ profile: Profile) -> Bool {
         let files = (try? FileManager.default.contentsOfDirectory(atPath: directory(experiment, profile))) ?? []

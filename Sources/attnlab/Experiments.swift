@@ -97,6 +97,37 @@ struct Merge: ParsableCommand {
     }
 }
 
+/// `attnlab prune`: removes the shards no run of the current specs writes.
+struct Prune: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Remove shards that no run of the current specs writes (left by an older spec version, parameter or lr grid).",
+        discussion: "They are never merged; git history keeps them. --dry-run lists them without removing anything."
+    )
+
+    @Argument(help: "Experiment names, or all.") var experiments: [String] = ["all"]
+    @Option(help: "Profile: smoke, quick, paper, or all.") var profile = "all"
+    @Flag(help: "List the shards that would be removed; remove nothing.") var dryRun = false
+    @OptionGroup var options: SuiteOptions
+
+    func run() throws {
+        let profiles = profile == "all" ? Profile.allCases : [try Profile.parse(profile)]
+        let suite = try options.suite()
+        let specs = try experiments.flatMap { try suite.select($0) }
+        var count = 0
+        for spec in specs {
+            for p in profiles {
+                for name in try options.store.orphans(of: spec, p) {
+                    let path = "\(options.store.directory(spec.name, p))/\(name)"
+                    print("\(dryRun ? "would remove" : "removed") \(path)")
+                    if !dryRun { try FileManager.default.removeItem(atPath: path) }
+                    count += 1
+                }
+            }
+        }
+        print("\(count) shard(s) no current run writes\(dryRun ? " (dry run: nothing removed)" : " removed")")
+    }
+}
+
 /// `attnlab list`: the experiments, their kinds and run counts per profile.
 struct List: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "List the experiments with their run counts per profile (and how many are done).")
