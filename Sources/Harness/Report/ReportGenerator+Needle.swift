@@ -34,6 +34,7 @@ extension ReportGenerator {
         files["needle-distance.csv"] = distanceCSV
         numbers.add("NeedleKs", ks.map(String.init).joined(separator: ", "), "needle counts K")
         numbers.add("NeedleMaxK", String(maxK), "largest K")
+        numbers.add("NeedleMinK", String(ks.first!), "smallest K")
         numbers.add("NeedleLength", f.rows("accuracy").first?["seq_len"] ?? "", "needle sequence length")
         numbers.add("NeedleSeeds", String(points.map(\.seeds.count).max() ?? 0), "seeds per needle point")
         numbers.add("NeedleWindow", f.rows("accuracy", ["variant": "swa"]).first?["window"] ?? "n/a", "SWA window in the needle experiment")
