@@ -49,7 +49,7 @@ DATA_perf            := $(GEN)/perf.csv
 # The headline figures shown in README.md (PNG, committed).
 README_FIGURES := kv-models decode mqar recall-vs-cache passkey perf
 
-GENERATED    := numbers.tex kv-models.tex table1.tex summary.tex mqar.tex mqar-steps.tex mqar-points.csv mqar-curves.csv needle.tex needle-points.csv needle-distance.csv rvc-points.csv copying-points.csv selective-copying-points.csv copying.tex selective-copying.tex runtime.tex \
+GENERATED    := numbers.tex series.gp kv-models.tex table1.tex summary.tex mqar.tex mqar-steps.tex mqar-points.csv mqar-curves.csv needle.tex needle-points.csv needle-distance.csv rvc-points.csv copying-points.csv selective-copying-points.csv copying.tex selective-copying.tex runtime.tex \
                 summary.md kv-models.md runtime.md peers.md prefill-slopes.csv perf.csv peers.tex perf.tex perf.md
 
 .PHONY: all test build release experiments report figures readme bench bench-peers deps deps-all clean help \
@@ -100,10 +100,10 @@ $(addprefix $(GEN)/,$(GENERATED)) &: $(CSVS) $(wildcard $(BENCH_DIR)/machine.csv
 # Figures depend on the results they plot; the prefill slopes the generator fits are a
 # function of prefill-scaling.csv alone, so they are only ordered before the figure.
 define figure_rules
-$(FIGDIR)/$(1).pdf: paper/figures/$(1).gp paper/figures/style.gp paper/figures/seedstats.gp $(DATA_$(1)) | $(GEN)/prefill-slopes.csv
+$(FIGDIR)/$(1).pdf: paper/figures/$(1).gp paper/figures/style.gp paper/figures/seedstats.gp $(GEN)/series.gp $(DATA_$(1)) | $(GEN)/prefill-slopes.csv
 	@mkdir -p $(FIGDIR)
 	gnuplot -e "results='$(RESULTS)'; generated='$(GEN)'; bench='$(BENCH_DIR)'; out='$(FIGDIR)/$(1)'; fmt='pdf'" paper/figures/$(1).gp
-$(FIGDIR)/$(1).png: paper/figures/$(1).gp paper/figures/style.gp paper/figures/seedstats.gp $(DATA_$(1)) | $(GEN)/prefill-slopes.csv
+$(FIGDIR)/$(1).png: paper/figures/$(1).gp paper/figures/style.gp paper/figures/seedstats.gp $(GEN)/series.gp $(DATA_$(1)) | $(GEN)/prefill-slopes.csv
 	@mkdir -p $(FIGDIR)
 	gnuplot -e "results='$(RESULTS)'; generated='$(GEN)'; bench='$(BENCH_DIR)'; out='$(FIGDIR)/$(1)'; fmt='png'" paper/figures/$(1).gp
 endef

@@ -1,13 +1,19 @@
 #!/usr/bin/env bash
 # Demonstrates docs/adding-a-variant.md: in a scratch copy of the repository, add a
-# mechanism as the guide says (one file + the registry lines), then check that the CLI
-# lists it and that the conformance suite runs on it and passes. Leaves the repo untouched.
+# mechanism as the guide says (one file + two registry lines), then check that nothing
+# else needed editing, that the CLI lists it, that the whole test suite passes with it and
+# that the smoke pipeline puts it in every results file, figure series and table.
+# Leaves the repository untouched. About 15 minutes on 2 cores (two fresh builds).
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 WORK="$(mktemp -d "${TMPDIR:-/tmp}/attnlab-extension.XXXXXX")"
 trap 'rm -rf "$WORK"' EXIT
 git -C "$ROOT" ls-files -z --cached --others --exclude-standard | (cd "$ROOT" && xargs -0 cp --parents -t "$WORK")
 cd "$WORK"
+# A repository of its own, so that the example's changes can be counted and the pipeline
+# check (which copies the tracked tree) sees them.
+git init -q && git add -A && git -c user.name=check -c user.email=check@localhost commit -q -m base
+export GIT_AUTHOR_NAME=check GIT_AUTHOR_EMAIL=check@localhost GIT_COMMITTER_NAME=check GIT_COMMITTER_EMAIL=check@localhost
 
 # 1. The file: a descriptor only, since the mechanism is a setting of the softmax core.
 cat > Sources/Attention/SlidingWindowMQA.swift <<'SWIFT'
@@ -16,6 +22,10 @@ import TensorCore
 public enum SlidingWindowMQA: MechanismDescriptor {
     public static let summary = "sliding-window multi-query attention: one kv head, window w"
     public static let kvFormula = "2·d_h, at most w tokens"
+    public static let displayName = "SWA-MQA"
+    public static let knobs: [Knob] = [.window]
+    public static let cacheGrowth = CacheGrowth.window
+    public static let referenceFamily = ReferenceFamily.softmax
 
     public static func resolve(_ base: AttentionConfig) throws -> AttentionConfig {
         var c = base
@@ -29,14 +39,18 @@ public enum SlidingWindowMQA: MechanismDescriptor {
 }
 SWIFT
 
-# 2. The registry: the case and its line in the exhaustive switch.
-sed -i 's/case mha, gqa, mqa, swa, linear, mla$/case mha, gqa, mqa, swa, linear, mla, swamqa/' Sources/Attention/Variant.swift
-sed -i 's/        case .mla: return MultiHeadLatentAttention.self/&\n        case .swamqa: return SlidingWindowMQA.self/' Sources/Attention/Variant.swift
-# The exhaustive switches elsewhere that the compiler now flags: the reference dispatch
-# and the accounting test's expectations (a window: flat decode cost beyond w).
-sed -i 's/    case .mha, .gqa, .mqa, .swa:$/    case .mha, .gqa, .mqa, .swa, .swamqa:/' Tests/AttentionTests/ReferenceAgreementTests.swift
-sed -i 's/        case .swa:$/        case .swa, .swamqa:/; s/        case .linear, .swa: #expect(d1 == d2)/        case .linear, .swa, .swamqa: #expect(d1 == d2)/' Tests/AttentionTests/ConformanceTests.swift
-git diff --no-index --stat "$ROOT/Sources/Attention/Variant.swift" Sources/Attention/Variant.swift || true
+# 2. The registry: the case, and its line in the exhaustive switch of `descriptor`.
+sed -i '0,/^    case mha, .*[a-z0-9]$/s//&, swamqa/' Sources/Attention/Variant.swift
+sed -i '/public var descriptor/,/^    }/ s/^        switch self {$/&\n        case .swamqa: return SlidingWindowMQA.self/' Sources/Attention/Variant.swift
+grep -q 'case .swamqa: return SlidingWindowMQA.self' Sources/Attention/Variant.swift && grep -q '^    case mha, .*, swamqa$' Sources/Attention/Variant.swift \
+  || { echo "check-adding-a-variant: could not add the registry lines" >&2; exit 1; }
+# Nothing else may need editing: git counts what changed.
+git add -A >/dev/null
+changed=$(git diff --cached --name-only | tr '\n' ' ')
+count=$(git diff --cached --name-only | wc -l)
+[ "$count" -eq 2 ] || { echo "check-adding-a-variant: the example touched $count files ($changed), expected 2" >&2; exit 1; }
+echo "check-adding-a-variant: the example is $count files: $changed"
+git commit -q -m "add swamqa"
 
 if ! swift build --build-tests > build.log 2>&1; then
   grep -E "error" build.log | head -20
@@ -46,10 +60,32 @@ if grep -q "SlidingWindowMQA.swift.*warning:" build.log; then
   echo "check-adding-a-variant: the new file compiles with warnings" >&2; exit 1
 fi
 .build/debug/attnlab variants | grep -q '^swamqa ' || { echo "check-adding-a-variant: attnlab variants does not list swamqa" >&2; exit 1; }
-swift test --verbose --filter 'Conformance|ReferenceAgreement' > test.log 2>&1 || { tail -30 test.log; echo "check-adding-a-variant: suite failed" >&2; exit 1; }
-tail -1 test.log
-# The new id must have been among the arguments of the suite, and passed.
+
+# 3. The whole test suite, with the new id among every mechanism the tests enumerate.
+swift test --verbose > test.log 2>&1 || { grep -E "✘|error" test.log | head -30; echo "check-adding-a-variant: make test's suite failed with swamqa" >&2; exit 1; }
+grep -E "^✔ Test run with" test.log | tail -1
 PASSED=$(grep -c 'c → swamqa.* passed after' test.log || true)
 [ "$PASSED" -ge 13 ] || { echo "check-adding-a-variant: the conformance suite ran swamqa in only $PASSED test cases" >&2; exit 1; }
 echo "swamqa passed $PASSED conformance and reference test cases"
-echo "check-adding-a-variant: swamqa added with one file and the registry lines; listed by attnlab variants; conformance suite passed on it"
+
+# 4. The smoke pipeline: swamqa in every training experiment's results, every figure's
+#    series, every per-mechanism table and the README summary; no claim broken by it.
+KEEP=1 scripts/check-pipeline.sh .build/debug/attnlab > pipeline.log 2>&1 || { tail -30 pipeline.log; echo "check-adding-a-variant: the smoke pipeline failed with swamqa" >&2; exit 1; }
+tail -1 pipeline.log
+out=$(sed -n 's/^check-pipeline: keeping //p' pipeline.log)
+for e in mqar-recall recall-vs-cache passkey-distance copying selective-copying multikey-needle throughput kv-cache-scaling prefill-scaling decode-scaling; do
+  grep -q '^[^,]*,[^,]*,[^,]*,swamqa,' "$out/results/$e.csv" || grep -q ',swamqa,' "$out/results/$e.csv" \
+    || { echo "check-adding-a-variant: swamqa missing from results/$e.csv" >&2; exit 1; }
+done
+grep -q '^SERIES = ".* swamqa' "$out/paper/generated/series.gp" || { echo "check-adding-a-variant: swamqa is not a figure series" >&2; exit 1; }
+for t in summary.md mqar.md copying.md selective-copying.md; do
+  grep -q 'SWA-MQA' "$out/paper/generated/$t" || { echo "check-adding-a-variant: SWA-MQA missing from the $t table" >&2; exit 1; }
+done
+grep -q 'SWA-MQA' "$out/paper/generated/needle.tex" || { echo "check-adding-a-variant: SWA-MQA missing from the needle table" >&2; exit 1; }
+for d in mqar-points needle-points rvc-points copying-points; do
+  grep -q '^swamqa,' "$out/paper/generated/$d.csv" || { echo "check-adding-a-variant: swamqa missing from the $d figure data" >&2; exit 1; }
+done
+# Every check ran with swamqa present (smoke results support few claims; none may be skipped).
+[ "$(grep -c '^\[' "$out/paper/generated/claims.txt")" -ge 15 ] || { echo "check-adding-a-variant: claims were skipped" >&2; cat "$out/paper/generated/claims.txt" >&2; exit 1; }
+rm -rf "$out"
+echo "check-adding-a-variant: swamqa added with one file and two registry lines; make test's suite and the smoke pipeline pass with it in every results file, figure series and table"

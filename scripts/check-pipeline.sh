@@ -37,10 +37,10 @@ if make --no-print-directory -q -o release -o deps -o deps-all $targets; then :;
 fi
 # Claims are checked: a results file that stops supporting one fails the generator, naming it.
 "$bin" report --enforce-claims --results results --out "$work/claims-before" >"$work/before.log" 2>&1 || true
-grep -q "mla-57x" "$work/before.log" && { echo "check-pipeline: mla-57x fails on untouched data" >&2; cat "$work/before.log" >&2; exit 1; }
+grep -q "deepseek-v3-57x" "$work/before.log" && { echo "check-pipeline: deepseek-v3-57x fails on untouched data" >&2; cat "$work/before.log" >&2; exit 1; }
 sed -i 's/^\(kv-cache-models,.*,deepseek-v3,.*,mla_reduction_vs_mha,\)[^,]*,/\110.0,/' results/kv-cache-models.csv
 if "$bin" report --enforce-claims --results results --out "$work/claims-after" >"$work/after.log" 2>&1; then
   echo "check-pipeline: the generator accepted a tampered DeepSeek-V3 reduction" >&2; exit 1
 fi
-grep -q "mla-57x" "$work/after.log" || { echo "check-pipeline: the failing claim was not named:" >&2; cat "$work/after.log" >&2; exit 1; }
+grep -q "deepseek-v3-57x" "$work/after.log" || { echo "check-pipeline: the failing claim was not named:" >&2; cat "$work/after.log" >&2; exit 1; }
 echo "check-pipeline: ok — smoke experiments, figures and paper/report.pdf${pages:+ ($pages pages)} in $(( $(date +%s) - start )) s"

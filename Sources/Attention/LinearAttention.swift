@@ -17,6 +17,11 @@ import TensorCore
 extension LinearAttention: MechanismDescriptor {
     public static let summary = "linear attention, phi(x) = elu(x)+1, recurrent state (Katharopoulos et al. 2020)"
     public static let kvFormula = "0 per token; fixed state n_h·(d_k·d_v + d_k)"
+    public static let displayName = "Linear"
+    public static let knobs: [Knob] = [.featureDim]
+    public static let cacheGrowth = CacheGrowth.fixed
+    public static let referenceFamily = ReferenceFamily.linear
+    public static let plotStyle: PlotStyle? = PlotStyle(color: "#D55E00", pointType: 13)  // vermillion, filled diamond
 
     public static func resolve(_ base: AttentionConfig) throws -> AttentionConfig {
         try base.validateLinear()

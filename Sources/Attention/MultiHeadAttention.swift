@@ -5,6 +5,10 @@ import TensorCore
 public enum MultiHeadAttention: MechanismDescriptor {
     public static let summary = "multi-head attention with RoPE (Vaswani et al. 2017)"
     public static let kvFormula = "2·n_h·d_h"
+    public static let displayName = "MHA"
+    public static let cacheGrowth = CacheGrowth.perToken
+    public static let referenceFamily = ReferenceFamily.softmax
+    public static let plotStyle: PlotStyle? = PlotStyle(color: "#0072B2", pointType: 7)   // blue, filled circle
 
     public static func resolve(_ base: AttentionConfig) throws -> AttentionConfig {
         var c = base

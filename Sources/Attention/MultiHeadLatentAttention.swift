@@ -25,6 +25,17 @@ public enum MLAPath: String, CaseIterable, Codable, Sendable {
 extension MultiHeadLatentAttention: MechanismDescriptor {
     public static let summary = "multi-head latent attention: cache c_KV and a shared RoPE key (DeepSeek-V2 §2.1)"
     public static let kvFormula = "d_c + d_h^R"
+    public static let displayName = "MLA"
+    public static let knobs: [Knob] = [.latent, .ropeDim]
+    public static let cacheGrowth = CacheGrowth.perToken
+    public static let referenceFamily = ReferenceFamily.latent
+    public static let plotStyle: PlotStyle? = PlotStyle(color: "#000000", pointType: 15)  // black, filled pentagon
+    /// Both decode paths share the pentagon: absorbed (how MLA is deployed) solid and
+    /// filled, naive grey, dashed and open.
+    public static let inferencePaths = [
+        InferencePath(name: MLAPath.naive.rawValue, style: PlotStyle(color: "#7f7f7f", pointType: 14, dash: 2), deployed: false),
+        InferencePath(name: MLAPath.absorbed.rawValue, style: PlotStyle(color: "#000000", pointType: 15), deployed: true),
+    ]
 
     public static func resolve(_ base: AttentionConfig) throws -> AttentionConfig {
         try base.validateMLA()

@@ -6,6 +6,11 @@ import TensorCore
 public enum SlidingWindowAttention: MechanismDescriptor {
     public static let summary = "sliding-window attention: token t sees t-w+1 ... t; ring-buffer cache of w entries"
     public static let kvFormula = "2·n_kv·d_h, at most w tokens"
+    public static let displayName = "SWA"
+    public static let knobs: [Knob] = [.kvHeads, .window]
+    public static let cacheGrowth = CacheGrowth.window
+    public static let referenceFamily = ReferenceFamily.softmax
+    public static let plotStyle: PlotStyle? = PlotStyle(color: "#CC79A7", pointType: 11)  // pink, filled inverted triangle
 
     public static func resolve(_ base: AttentionConfig) throws -> AttentionConfig {
         guard base.slidingWindow != nil else {

@@ -23,6 +23,25 @@ public enum Variant: String, CaseIterable, Codable, Sendable {
 
     public var summary: String { descriptor.summary }
 
+    /// The name in tables, legends and prose ("MHA").
+    public var displayName: String { descriptor.displayName }
+
+    /// The knobs this mechanism takes; any other is refused, never silently ignored.
+    public var knobs: [Knob] { descriptor.knobs }
+
+    /// How its inference state grows with the context.
+    public var cacheGrowth: CacheGrowth { descriptor.cacheGrowth }
+
+    /// The plain-loop reference that computes it.
+    public var referenceFamily: ReferenceFamily { descriptor.referenceFamily }
+
+    /// The full-attention baseline every comparison is gated on: a recall cell counts as
+    /// converged when this mechanism reached the target there.
+    public static let baseline = Variant.mha
+
+    /// The mechanisms whose state grows per token without bound, bounded by a window, or fixed.
+    public static func with(_ growth: CacheGrowth) -> [Variant] { allCases.filter { $0.cacheGrowth == growth } }
+
     /// Cached elements per token per layer, as a formula.
     public var kvFormula: String { descriptor.kvFormula }
 
@@ -51,6 +70,21 @@ public enum Variant: String, CaseIterable, Codable, Sendable {
 public protocol MechanismDescriptor {
     /// One line for `attnlab variants`.
     static var summary: String { get }
+    /// The name in tables, legends and prose ("MHA", "Linear"), short and unique.
+    static var displayName: String { get }
+    /// The knobs it takes (default none); `attnlab train` and spec validation refuse the others.
+    static var knobs: [Knob] { get }
+    /// How its inference state grows with the context; claims and figures read this.
+    static var cacheGrowth: CacheGrowth { get }
+    /// The plain-loop reference that computes it (the agreement tests dispatch on this).
+    static var referenceFamily: ReferenceFamily { get }
+    /// Its look in every figure; nil (the default) takes a free colour and marker.
+    static var plotStyle: PlotStyle? { get }
+    /// Inference paths timed as series of their own (default none).
+    static var inferencePaths: [InferencePath] { get }
+    /// Checks a training configuration beyond `resolve` (e.g. GQA refusing G = H, which is
+    /// MHA); `given`: the knobs set explicitly. Default: nothing more to check.
+    static func validateForTraining(_ config: AttentionConfig, given: Set<Knob>) throws
     /// Cached elements per token per layer, as a formula in DeepSeek-V2's notation.
     static var kvFormula: String { get }
     /// Pins the mechanism's fixed knobs and validates the rest, naming any bad value.

@@ -5,6 +5,10 @@
 //
 //   runs(profile) = variants × cells × knobs[variant] × seeds
 //   parameters    = base ⊕ variant_base[v] ⊕ profile.set ⊕ cell ⊕ knob   (later wins)
+//                   then knob_defaults for each knob the mechanism takes and nothing set
+//
+// knob_defaults speak of knobs, not mechanisms ("windows are 8 tokens here"), so a
+// mechanism added to the registry runs in every experiment with its knobs set.
 //
 // A training profile may give an `lr_grid`: then every point (variant × cell × knob) runs
 // the whole grid at the first seed, and each further seed runs once at lr = "best", the
@@ -122,6 +126,8 @@ public struct ExperimentSpec: Sendable {
     public var description: String
     public var base: Parameters
     public var variantBase: [String: Parameters]
+    /// Per knob (spec key), the value every mechanism that takes it runs with when nothing else sets it.
+    public var knobDefaults: Parameters = [:]
     public var profiles: [Profile: ProfileSpec]
     /// The file it was read from, for messages.
     public var path: String
@@ -138,7 +144,7 @@ public struct ExperimentSpec: Sendable {
             throw HarnessError.badInput("\(path) is not valid JSON: \(error.localizedDescription)")
         }
         guard let root = object as? [String: Any] else { throw HarnessError.badInput("\(path): the top level must be a JSON object") }
-        let known: Set = ["name", "version", "kind", "description", "base", "variant_base", "profiles"]
+        let known: Set = ["name", "version", "kind", "description", "base", "variant_base", "knob_defaults", "profiles"]
         if let extra = root.keys.sorted().first(where: { !known.contains($0) }) {
             throw HarnessError.badInput("\(path): unknown field '\(extra)'; valid: \(known.sorted().joined(separator: ", "))")
         }
@@ -168,6 +174,11 @@ public struct ExperimentSpec: Sendable {
                 try checkVariantKey(v, kind: kind, at: "\(context): variant_base")
                 variantBase[v] = try parameters(p, kind: kind, at: "\(context): variant_base.\(v)")
             }
+        }
+        let knobDefaults = try parameters(root["knob_defaults"] ?? [String: Any](), kind: kind, at: "\(context): knob_defaults")
+        let knobKeys = Knob.allCases.map(\.specKey)
+        if let bad = knobDefaults.keys.sorted().first(where: { !knobKeys.contains($0) }) {
+            throw HarnessError.badInput("\(context): knob_defaults.\(bad) is not a mechanism knob; valid: \(knobKeys.joined(separator: ", "))")
         }
         let profilesObject = try field("profiles", [String: Any].self)
         var profiles: [Profile: ProfileSpec] = [:]
@@ -229,8 +240,9 @@ public struct ExperimentSpec: Sendable {
         for profile in Profile.allCases where profiles[profile] == nil {
             throw HarnessError.badInput("\(path): profiles.\(profile.rawValue) is missing; every spec defines \(Profile.allCases.map(\.rawValue).joined(separator: ", "))")
         }
-        let spec = ExperimentSpec(name: name, version: version, kind: kind, description: description, base: base,
+        var spec = ExperimentSpec(name: name, version: version, kind: kind, description: description, base: base,
                                   variantBase: variantBase, profiles: profiles, path: path)
+        spec.knobDefaults = knobDefaults
         // Expanding every profile validates the merged parameters of every run up front.
         for profile in Profile.allCases { _ = try spec.runs(profile: profile) }
         return spec
@@ -255,6 +267,7 @@ public struct ExperimentSpec: Sendable {
                     params.merge(p.set) { $1 }
                     params.merge(cell) { $1 }
                     params.merge(knob) { $1 }
+                    for k in Variant(rawValue: v)?.knobs ?? [] where params[k.specKey] == nil { params[k.specKey] = knobDefaults[k.specKey] }
                     // The key's readable part: what this run's cell and knob set, in column order.
                     let swept = kind.parameterNames.filter { cell[$0] != nil || knob[$0] != nil || ($0 == "lr" && p.lrGrid != nil) }
                     guard let grid = p.lrGrid else {

@@ -15,7 +15,10 @@ import TensorCore
 import Training
 
 enum TrainingExperiment {
-    static let parameterNames = [
+    /// The spec parameters a training run reads, in CSV column order; a knob a new
+    /// mechanism declares joins at the end, so existing shards keep their columns.
+    static let parameterNames = fixedParameterNames + Knob.allCases.map(\.specKey).filter { !fixedParameterNames.contains($0) }
+    static let fixedParameterNames = [
         "task", "seq_len", "kv_pairs", "vocab", "alpha", "fixed_distance", "data_tokens",
         "d_model", "layers", "heads", "kv_heads", "head_dim", "window", "latent", "rope_dim", "feature_dim", "mlp", "tied",
         "batch", "lr", "warmup", "weight_decay", "steps", "max_minutes", "eval_every", "eval_examples", "target_accuracy",
@@ -40,12 +43,8 @@ enum TrainingExperiment {
         if p["d_model"] != nil { r.dModel = try run.int("d_model") }
         if p["layers"] != nil { r.layers = try run.int("layers") }
         if p["heads"] != nil { r.heads = try run.int("heads") }
-        r.kvHeads = try run.optionalInt("kv_heads")
         r.headDim = try run.optionalInt("head_dim")
-        r.window = try run.optionalInt("window")
-        r.latent = try run.optionalInt("latent")
-        r.ropeDim = try run.optionalInt("rope_dim")
-        r.featureDim = try run.optionalInt("feature_dim")
+        for knob in Knob.allCases { r.knobValues[knob] = try run.optionalInt(knob.specKey) }
         if p["mlp"] != nil { r.mlp = try run.int("mlp") }
         if let tied = p["tied"] {
             guard tied == "true" || tied == "false" else { throw HarnessError.badInput("tied = '\(tied)'; valid: true, false") }

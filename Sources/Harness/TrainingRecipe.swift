@@ -26,24 +26,26 @@ public struct TrainingRecipe: Sendable, Equatable {
     public var dModel = 64
     public var layers = 2
     public var heads = 1
-    public var kvHeads: Int?
     public var headDim: Int?
-    public var window: Int?
-    public var latent: Int?
-    public var ropeDim: Int?
-    public var featureDim: Int?
+    /// The mechanism knobs given (kv heads, window, latent width, ...); the others keep
+    /// `AttentionConfig`'s defaults.
+    public var knobValues: [Knob: Int] = [:]
+    public var kvHeads: Int? { get { knobValues[.kvHeads] } set { knobValues[.kvHeads] = newValue } }
+    public var window: Int? { get { knobValues[.window] } set { knobValues[.window] = newValue } }
+    public var latent: Int? { get { knobValues[.latent] } set { knobValues[.latent] = newValue } }
+    public var ropeDim: Int? { get { knobValues[.ropeDim] } set { knobValues[.ropeDim] = newValue } }
+    public var featureDim: Int? { get { knobValues[.featureDim] } set { knobValues[.featureDim] = newValue } }
     public var mlp = 0
     public var tied = false
     public var train = TrainConfig()
 
     public init(variant: Variant) { self.variant = variant }
 
-    /// The knobs each mechanism has; a knob given to another mechanism is an error, not
-    /// silently ignored, so a sweep cannot mislabel what it measured.
-    /// Names are the command-line flags; spec parameters use underscores (kv_heads).
-    public static let knobOwners: [(name: String, owners: Set<Variant>)] = [
-        ("--kv-heads", [.gqa, .swa]), ("--window", [.swa]), ("--latent", [.mla]), ("--rope-dim", [.mla]), ("--feature-dim", [.linear]),
-    ]
+    /// The mechanisms that take each knob, from the registry; a knob given to another
+    /// mechanism is an error, not silently ignored, so a sweep cannot mislabel what it measured.
+    public static var knobOwners: [(knob: Knob, owners: Set<Variant>)] {
+        Knob.allCases.map { k in (k, Set(Variant.allCases.filter { $0.knobs.contains(k) })) }
+    }
 
     /// The task knobs that have no meaning for other tasks, checked like `knobOwners`.
     public static let taskKnobOwners: [(name: String, owners: Set<TaskKind>)] = [
@@ -53,15 +55,7 @@ public struct TrainingRecipe: Sendable, Equatable {
     /// K of a multikey-needle task when `needles` is not given.
     public static let defaultNeedles = 4
 
-    func givenKnobs() -> [String] {
-        var given: [String] = []
-        if kvHeads != nil { given.append("--kv-heads") }
-        if window != nil { given.append("--window") }
-        if latent != nil { given.append("--latent") }
-        if ropeDim != nil { given.append("--rope-dim") }
-        if featureDim != nil { given.append("--feature-dim") }
-        return given
-    }
+    func givenKnobs() -> [Knob] { Knob.allCases.filter { knobValues[$0] != nil } }
 
     func givenTaskKnobs() -> [String] {
         (needles != nil ? ["--needles"] : []) + (questions != nil ? ["--questions"] : [])
@@ -72,11 +66,9 @@ public struct TrainingRecipe: Sendable, Equatable {
         func bad(_ m: String) -> HarnessError { .badInput(m) }
         guard heads >= 1, dModel >= 1 else { throw bad("--heads \(heads) and --d-model \(dModel) must be at least 1") }
         guard layers >= 1 else { throw bad("--layers \(layers) is invalid: use at least 1") }
-        for knob in givenKnobs() {
-            let owners = Self.knobOwners.first { $0.name == knob }!.owners
-            if !owners.contains(variant) {
-                throw bad("\(knob) does not apply to \(variant.rawValue); it applies to: \(owners.map(\.rawValue).sorted().joined(separator: ", "))")
-            }
+        for knob in givenKnobs() where !variant.knobs.contains(knob) {
+            let owners = Variant.allCases.filter { $0.knobs.contains(knob) }.map(\.rawValue)
+            throw bad("\(knob.flag) does not apply to \(variant.rawValue); it applies to: \(owners.isEmpty ? "none" : owners.joined(separator: ", "))")
         }
         for knob in givenTaskKnobs() {
             let owners = Self.taskKnobOwners.first { $0.name == knob }!.owners
@@ -84,9 +76,8 @@ public struct TrainingRecipe: Sendable, Equatable {
                 throw bad("\(knob) does not apply to task \(task.rawValue); it applies to: \(owners.map(\.rawValue).sorted().joined(separator: ", "))")
             }
         }
-        if variant == .gqa, kvHeads == nil || kvHeads == heads {
-            throw bad("gqa needs --kv-heads G with G dividing --heads \(heads) and smaller than it (G = H is mha)")
-        }
+        do { try variant.descriptor.validateForTraining(modelConfig().attention, given: Set(givenKnobs())) }
+        catch let e as AttentionConfigError { throw bad(e.reason) }
         if headDim == nil && dModel % heads != 0 {
             throw bad("--d-model \(dModel) is not divisible by --heads \(heads); give --head-dim")
         }
@@ -113,9 +104,8 @@ public struct TrainingRecipe: Sendable, Equatable {
 
     public func modelConfig() -> ModelConfig {
         let d = headDim ?? dModel / heads
-        let attention = AttentionConfig(hiddenSize: dModel, numHeads: heads, numKVHeads: kvHeads, headDim: d,
-                                        slidingWindow: window, linearFeatureDim: featureDim, kvLoraRank: latent,
-                                        qkRopeHeadDim: ropeDim)
+        var attention = AttentionConfig(hiddenSize: dModel, numHeads: heads, headDim: d)
+        for (knob, value) in knobValues { knob.set(value, in: &attention) }
         return ModelConfig(vocabSize: vocab, layers: layers, attention: attention, variant: variant,
                            mlpHidden: mlp, tiedEmbeddings: tied)
     }

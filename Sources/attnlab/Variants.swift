@@ -16,7 +16,7 @@ struct Variants: ParsableCommand {
         let rows = try Variant.allCases.map { v -> [String] in
             var rng = Xoshiro256StarStar(seed: 0)
             let m = try v.make(config: ref, rng: &rng)
-            let value = v == .linear ? "0 (state \(m.cacheElements(context: 0)))" : "\(m.kvElementsPerToken)"
+            let value = v.cacheGrowth == .fixed ? "0 (state \(m.cacheElements(context: 0)))" : "\(m.kvElementsPerToken)"
             return [v.rawValue, v.kvFormula, value, v.summary]
         }
         printTable(header: ["id", "cached per token", "value", "mechanism"], rows: rows)

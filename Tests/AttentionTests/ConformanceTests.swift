@@ -129,13 +129,13 @@ struct ConformanceTests {
                     "\(c.testDescription) at context \(end): cache holds \(cache.bytes) bytes, analytic \(b * m.cacheElements(context: end) * 4)")
             seen.append(cache.bytes)
         }
-        switch c.variant {
-        case .swa:
+        switch c.variant.cacheGrowth {
+        case .window:
             #expect(m.cacheElements(context: 12) == m.kvElementsPerToken * tiny.slidingWindow!, "window cache must stop at w")
             #expect(seen.suffix(2).allSatisfy { $0 == seen.last! })
-        case .linear:
-            #expect(Set(seen).count == 1, "linear attention's state must not grow: \(seen)")
-        case .mha, .gqa, .mqa, .mla:
+        case .fixed:
+            #expect(Set(seen).count == 1, "a fixed-state mechanism's state must not grow: \(seen)")
+        case .perToken:
             #expect(m.cacheElements(context: 12) == 12 * m.kvElementsPerToken)
         }
     }
@@ -190,9 +190,9 @@ struct ConformanceTests {
         // Decode cost grows with context for full attention, is flat for linear and,
         // beyond the window, for sliding window.
         let d1 = m.decodeFLOPs(context: 100), d2 = m.decodeFLOPs(context: 1000)
-        switch c.variant {
-        case .linear, .swa: #expect(d1 == d2)
-        case .mha, .gqa, .mqa, .mla: #expect(d2 > d1)
+        switch c.variant.cacheGrowth {
+        case .fixed, .window: #expect(d1 == d2)
+        case .perToken: #expect(d2 > d1)
         }
     }
 }

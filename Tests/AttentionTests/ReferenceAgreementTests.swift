@@ -26,12 +26,12 @@ func referenceWeights(_ m: any AttentionMechanism) -> ReferenceWeights {
 
 func referenceForward(_ m: any AttentionMechanism, x: [Double], batch: Int, length: Int, weights: ReferenceWeights) -> [Double] {
     let c = m.config.reference
-    switch m.variant {
-    case .mha, .gqa, .mqa, .swa:
+    switch m.variant.referenceFamily {
+    case .softmax:
         return ReferenceAttention.softmaxFamily(x: x, batch: batch, length: length, config: c, weights: weights)
     case .linear:
         return ReferenceAttention.linear(x: x, batch: batch, length: length, config: c, weights: weights)
-    case .mla:
+    case .latent:
         return ReferenceAttention.mla(x: x, batch: batch, length: length, config: c, weights: weights)
     }
 }

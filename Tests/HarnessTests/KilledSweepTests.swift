@@ -7,6 +7,7 @@
 
 import Foundation
 import Testing
+import Attention
 @testable import Harness
 import TensorCore
 #if canImport(Glibc)
@@ -47,12 +48,12 @@ struct KilledSweepTests {
     @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: attnlabBinary), "needs .build/debug/attnlab (swift build first)"))
     func aKilledSweepResumesWithoutDuplicateOrLostRows() throws {
         let dir = try TempDir("killed")
-        // 6 mechanisms × 8 seeds = 48 runs of a few training steps each (about 0.1 s apiece in debug).
+        // Every mechanism × 8 seeds (48 runs for the six) of a few training steps each (about 0.1 s apiece in debug).
         let seeds = Array(0..<8)
         try dir.write("specs/sweep.json", try json(trainSpec(name: "sweep", seeds: seeds)))
         let spec = try ExperimentSpec.load(path: dir.file("specs/sweep.json"))
         let runs = try spec.runs(profile: .smoke)
-        #expect(runs.count == 48)
+        #expect(runs.count == Variant.allCases.count * seeds.count)
         let common = ["--profile", "smoke", "--experiments", dir.file("specs")]
 
         // The sweep to kill.

@@ -27,5 +27,5 @@ set boxwidth 0.7
 unset key
 set ylabel "KV cache per token (bf16, all layers)"
 set xlabel "Model"
-plot $M using 0:2:xtic(1) with boxes lt 9 fs solid 0.85 notitle, \
+plot $M using 0:2:xtic(1) with boxes lt OTHER fs solid 0.85 notitle, \
      $M using 0:($2*1.25):(hbytes($2)) with labels center offset 0,0.3 font fsmall notitle

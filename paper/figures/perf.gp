@@ -21,7 +21,7 @@ set grid noxtics nomxtics
 set boxwidth 0.36
 set key outside right top Left reverse samplen 1.5
 set arrow 1 from graph 0, first 100 to graph 1, first 100 nohead dt 2 lc rgb "#555555" front
-plot f using ($0 - 0.19):(100 * column("fraction_of_ceiling")):xticlabels(strcol("operation")) with boxes lt 9 title "AttnLab", \
+plot f using ($0 - 0.19):(100 * column("fraction_of_ceiling")):xticlabels(strcol("operation")) with boxes lt OTHER title "AttnLab", \
      f using ($0 - 0.19):(100 * column("fraction_of_ceiling")):(sprintf("%.0f", 100 * column("fraction_of_ceiling"))) with labels offset 0,0.7 font fsmall notitle, \
      f using ($0 + 0.19):(100 * column("pytorch_fraction")) with boxes lc rgb "#555555" title "PyTorch", \
      f using ($0 + 0.19):(100 * column("pytorch_fraction")):(sprintf("%.0f", 100 * column("pytorch_fraction"))) with labels offset 0,0.7 font fsmall notitle

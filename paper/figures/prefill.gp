@@ -3,7 +3,7 @@
 # `tokens`; series = variant, or mla-naive / mla-absorbed from the `mla_path` column.
 # The fitted log-log slopes shown in the legend come from the report generator:
 #   GENDIR/prefill-slopes.csv   header `series,slope`, one row per series, series named
-#                               as in style.gp (mha ... linear, mla, mla-naive, mla-absorbed)
+#                               as in GENDIR/series.gp (SERIES)
 # Without that file the legend has no slopes and a warning is printed.
 figdir = system("dirname '".ARG0."'")
 load figdir."/style.gp"

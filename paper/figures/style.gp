@@ -21,6 +21,9 @@ if (!exists("generated")) generated = "paper/generated"
 if (!exists("fmt"))       fmt       = "png"
 if (!exists("out"))       exit error "style.gp: set out='PATH_WITHOUT_EXTENSION' with -e"
 
+# exists_file(p): 1 if p is a readable file.
+exists_file(p) = int(system(sprintf("[ -r '%s' ] && echo 1 || echo 0", p)))
+
 set datafile separator comma
 set datafile columnheaders
 
@@ -56,26 +59,14 @@ set style fill solid 0.85 border lc rgb "#333333"
 set bars small
 
 # ---- series: one colour, point type and dash per series, everywhere --------------------
-# Okabe-Ito colours (colour-blind safe). MLA is black; its two decode paths share the
-# pentagon: absorbed (how MLA is deployed) solid and filled, naive grey, dashed, open.
-# Index:            1      2      3      4      5        6      7           8
-SERIES     = "mha gqa mqa swa linear mla mla-naive mla-absorbed"
-sid(s)     = s eq "mha" ? 1 : s eq "gqa" ? 2 : s eq "mqa" ? 3 : s eq "swa" ? 4 : \
-             s eq "linear" ? 5 : s eq "mla" ? 6 : s eq "mla-naive" ? 7 : \
-             s eq "mla-absorbed" ? 8 : 9
-slabel(s)  = s eq "mha" ? "MHA" : s eq "gqa" ? "GQA" : s eq "mqa" ? "MQA" : \
-             s eq "swa" ? "SWA" : s eq "linear" ? "Linear" : s eq "mla" ? "MLA" : \
-             s eq "mla-naive" ? "MLA naive" : s eq "mla-absorbed" ? "MLA absorbed" : s
-set linetype 1 lc rgb "#0072B2" pt 7  ps psz lw 1.5 dt 1   # mha     blue, filled circle
-set linetype 2 lc rgb "#E69F00" pt 5  ps psz lw 1.5 dt 1   # gqa     orange, filled square
-set linetype 3 lc rgb "#009E73" pt 9  ps psz lw 1.5 dt 1   # mqa     green, filled triangle
-set linetype 4 lc rgb "#CC79A7" pt 11 ps psz lw 1.5 dt 1   # swa     pink, filled inverted triangle
-set linetype 5 lc rgb "#D55E00" pt 13 ps psz lw 1.5 dt 1   # linear  vermillion, filled diamond
-set linetype 6 lc rgb "#000000" pt 15 ps psz lw 1.5 dt 1   # mla     black, filled pentagon
-set linetype 7 lc rgb "#7f7f7f" pt 14 ps psz lw 1.5 dt 2   # mla-naive     grey, open pentagon, dashed
-set linetype 8 lc rgb "#000000" pt 15 ps psz lw 1.5 dt 1   # mla-absorbed  black, filled pentagon
-set linetype 9 lc rgb "#56B4E9" pt 6  ps psz lw 1.5 dt 1   # anything else (bars, models)
-set linetype cycle 9
+# generated/series.gp, written by attnlab report from the mechanism registry, defines
+# SERIES (the series ids in registry order, a mechanism's inference paths after it),
+# sid(s) (its linetype), slabel(s) (its display name), WINDOWED (ids of sliding-window
+# mechanisms), OTHER (the linetype of anything that is not a mechanism) and one linetype
+# per series. No figure script names a mechanism: a new one appears everywhere.
+series_file = generated."/series.gp"
+if (!exists_file(series_file)) { exit error "style.gp: ".series_file." is missing: run attnlab report (make report) first" }
+load series_file
 
 # ---- row selection helpers ------------------------------------------------------------
 # Lines must be drawn from an aggregated datablock (seedstats.gp's $AGG), not from the CSV
@@ -96,8 +87,6 @@ pow2tics(ax) = sprintf("set %stics (); set format %s '%%g'; set m%stics 1; do fo
 # ok(x): x is a number (not NaN). A `stats` over no valid points stops with a warning and
 # leaves STATS_* undefined, so count first: stats F using (cond && ok(v) ? 1 : 0) -> STATS_sum.
 ok(x) = x == x
-# exists_file(p): 1 if p is a readable file.
-exists_file(p) = int(system(sprintf("[ -r '%s' ] && echo 1 || echo 0", p)))
 
 # wordidx(L, w): 1-based position of word w in the space-separated list L, 0 if absent.
 wordidx(L, w) = (wi_p = strstrt(" ".L." ", " ".w." "), wi_p == 0 ? 0 : words((" ".L." ")[1:wi_p + strlen(w)]))

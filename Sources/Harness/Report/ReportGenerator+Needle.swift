@@ -3,6 +3,7 @@
 // from the reported runs (the learning rate chosen on the validation set). Writes
 // needle-points.csv and needle-distance.csv for the figure, and the numbers the prose cites.
 
+import Attention
 import Foundation
 
 extension ReportGenerator {
@@ -37,7 +38,8 @@ extension ReportGenerator {
         numbers.add("NeedleMinK", String(ks.first!), "smallest K")
         numbers.add("NeedleLength", f.rows("accuracy").first?["seq_len"] ?? "", "needle sequence length")
         numbers.add("NeedleSeeds", String(points.map(\.seeds.count).max() ?? 0), "seeds per needle point")
-        numbers.add("NeedleWindow", f.rows("accuracy", ["variant": "swa"]).first?["window"] ?? "n/a", "SWA window in the needle experiment")
+        let window = Variant.with(.window).lazy.compactMap { f.rows("accuracy", ["variant": $0.rawValue]).first?["window"] }.first
+        numbers.add("NeedleWindow", window ?? "n/a", "sliding window in the needle experiment")
         for v in Self.variants {
             let p = points.first { $0.variant == v && $0.int("needles") == maxK }
             numbers.add("NeedleMaxK" + macroWord(v), (p?.meanAccuracy ?? .nan) * 100, decimals: 1, "\(v) mean test accuracy % at the largest K")

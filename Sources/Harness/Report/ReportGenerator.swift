@@ -28,20 +28,8 @@ public struct ReportGenerator {
     static let experiments = ["kv-cache-models", "kv-cache-scaling", "prefill-scaling", "decode-scaling", "mqar-recall",
                               "recall-vs-cache", "passkey-distance", "multikey-needle", "copying", "selective-copying", "throughput"]
 
-    /// Display names of the series, in registry order.
-    static func label(_ series: String) -> String {
-        switch series {
-        case "mha": return "MHA"
-        case "gqa": return "GQA"
-        case "mqa": return "MQA"
-        case "swa": return "SWA"
-        case "linear": return "Linear"
-        case "mla": return "MLA"
-        case "mla-naive": return "MLA (naive)"
-        case "mla-absorbed": return "MLA (absorbed)"
-        default: return series
-        }
-    }
+    /// Display name of a series (a mechanism or one of its inference paths).
+    static func label(_ series: String) -> String { Series.label(series) }
 
     static var variants: [String] { Variant.allCases.map(\.rawValue) }
 
@@ -82,6 +70,7 @@ public struct ReportGenerator {
             + failing.map { latexEscape($0.statement) }.joined(separator: "; ") + ".}}"
         numbers.add("ClaimsNotice", notice, "unsupported claims, listed when not enforced")
         files["numbers.tex"] = numbers.latex
+        files["series.gp"] = Series.gnuplot()
         files["claims.txt"] = claims.map { "[\($0.holds ? "holds" : "FAILS")] \($0.id): \($0.statement) (\($0.evidence))" }.joined(separator: "\n") + "\n"
         if enforce && !failing.isEmpty {
             throw HarnessError.failed("report: the data no longer support \(failing.count) claim(s) the report makes:\n"
@@ -93,8 +82,8 @@ public struct ReportGenerator {
         return claims
     }
 
-    mutating func claim(_ id: String, _ statement: String, _ holds: Bool, _ evidence: String) {
-        claims.append(Claim(id: id, statement: statement, holds: holds, evidence: evidence))
+    mutating func claim(_ id: ClaimID, _ holds: Bool, _ evidence: String) {
+        claims.append(Claim(id: id.rawValue, statement: id.statement, holds: holds, evidence: evidence))
     }
 
     // MARK: provenance and cost
@@ -200,12 +189,10 @@ public struct ReportGenerator {
         numbers.add("DSVTwoLayers", Double(l), decimals: 0, "DeepSeek-V2 layers")
         numbers.add("DSVTwoLatent", Double(dc), decimals: 0, "DeepSeek-V2 d_c")
         numbers.add("DSVTwoRope", Double(dr), decimals: 0, "DeepSeek-V2 d_h^R")
-        claim("dsv2-table1", "DeepSeek-V2's config has d_c = 4·d_h and d_h^R = d_h/2, so its MLA cache is 4.5·d_h·l, the same as GQA with 2.25 groups",
-              dc == 4 * dh && 2 * dr == dh && Double(DeepSeekV2Table1.mla(latentDim: dc, ropeDim: dr, layers: l)) == DeepSeekV2Table1.mlaPaperChoice(headDim: dh, layers: l),
+        claim(.dsv2Table1, dc == 4 * dh && 2 * dr == dh && Double(DeepSeekV2Table1.mla(latentDim: dc, ropeDim: dr, layers: l)) == DeepSeekV2Table1.mlaPaperChoice(headDim: dh, layers: l),
               "d_c \(dc), d_h^R \(dr), d_h \(dh)")
 
-        claim("mla-57x", "MLA caches about 57 times less than MHA would for DeepSeek-V3/R1 (576 against 32768 elements per token per layer)",
-              mla == 576 && mhaEq == 32768 && abs(reduction - 56.9) < 0.1, "MLA \(mla), MHA equivalent \(mhaEq), ratio \(reduction)")
+        claim(.deepseekV3Reduction, mla == 576 && mhaEq == 32768 && abs(reduction - 56.9) < 0.1, "MLA \(mla), MHA equivalent \(mhaEq), ratio \(reduction)")
 
         let llama2 = ["variant": "llama-2-7b"]
         numbers.add("LlamaTwoKiBPerToken", try f.value("bytes_per_token", llama2) / 1024, decimals: 0, "Llama-2-7B KiB per token")
@@ -217,7 +204,7 @@ public struct ReportGenerator {
         // Sliding-window layers: Mistral's cache stops growing at its window; Gemma 3's local layers cut its long-context cache.
         let mistral4k = try f.value("cache_bytes", ["variant": "mistral-7b", "context": "4096"])
         let mistral32k = try f.value("cache_bytes", ["variant": "mistral-7b", "context": "32768"])
-        claim("mistral-window", "Mistral-7B's cache stops growing at its 4096-token window", mistral32k == mistral4k,
+        claim(.mistralWindow, mistral32k == mistral4k,
               "4k \(mistral4k) B, 32k \(mistral32k) B")
         let gemma = models.first { $0.hasPrefix("gemma-3") } ?? "gemma-3"
         let gemmaLong = try f.value("cache_bytes", ["variant": gemma, "context": "131072"])
@@ -225,8 +212,7 @@ public struct ReportGenerator {
         let gemmaCut = gemmaAllGlobal / gemmaLong
         numbers.add("GemmaThreeLongCut", gemmaCut, decimals: 1, "Gemma 3 cache at 128k, all-global / actual")
         numbers.add("GemmaThreeName", gemma, "the Gemma 3 model in configs/models")
-        claim("gemma3-local", "Gemma 3's local (sliding) layers shrink its 128k-token cache several-fold (> 3×) against all-global layers",
-              gemmaCut > 3, "ratio \(gemmaCut)")
+        claim(.gemma3Local, gemmaCut > 3, "ratio \(gemmaCut)")
     }
 
     // MARK: KV cache against context (reference layer)
@@ -239,7 +225,7 @@ public struct ReportGenerator {
             measuredCount += 1
         }
         numbers.add("KVScalingMeasuredPoints", String(measuredCount), "measured cache sizes")
-        claim("kv-measured-equals-analytic", "every measured cache size equals the analytic formula", measuredCount > 0 && worst == 0,
+        claim(.kvMeasuredEqualsAnalytic, measuredCount > 0 && worst == 0,
               "\(measuredCount) points, worst relative difference \(worst)")
         let contexts = f.distinct("context").compactMap(Int.init).sorted()
         guard let maxContext = contexts.last else { throw HarnessError.failed("report: kv-cache-scaling has no contexts") }
@@ -249,18 +235,29 @@ public struct ReportGenerator {
             let bytes = try f.value("analytic_bytes", ["variant": v, "context": String(maxContext)])
             numbers.add("KVAtMax" + macroWord(v), bytes / mib, decimals: 1, "\(v) MiB at the largest context")
         }
-        let mha = try f.value("analytic_elements_per_token_per_layer", ["variant": "mha", "context": String(maxContext)])
-        let mqa = try f.value("analytic_elements_per_token_per_layer", ["variant": "mqa", "context": String(maxContext)])
-        numbers.add("RefMHAElements", mha, decimals: 0, "reference MHA elements per token per layer")
-        numbers.add("RefMQAElements", mqa, decimals: 0, "reference MQA elements per token per layer")
+        // The baseline against the mechanisms that keep one kv head (MQA) at the reference size.
+        let baseline = Variant.baseline
         let ref = Variant.reference
+        let oneKVHead = Variant.allCases.filter { v in
+            v.referenceFamily == .softmax && v.cacheGrowth == .perToken && (try? v.resolve(ref))?.numKVHeads == 1
+        }
+        func elements(_ v: Variant) throws -> Double {
+            try f.value("analytic_elements_per_token_per_layer", ["variant": v.rawValue, "context": String(maxContext)])
+        }
+        let full = try elements(baseline)
+        numbers.add("RefMHAElements", full, decimals: 0, "reference \(baseline.rawValue) (baseline) elements per token per layer")
+        if let first = oneKVHead.first {
+            numbers.add("RefMQAElements", try elements(first), decimals: 0, "reference \(first.rawValue) (one kv head) elements per token per layer")
+        }
         numbers.add("RefHeads", Double(ref.numHeads), decimals: 0, "reference heads")
         numbers.add("RefDModel", Double(ref.hiddenSize), decimals: 0, "reference d_model")
         numbers.add("RefHeadDim", Double(ref.headDim), decimals: 0, "reference head dim")
         numbers.add("RefKVHeads", Double(ref.numKVHeads), decimals: 0, "reference kv heads (gqa, swa)")
         numbers.add("RefLatent", Double(ref.kvLoraRank), decimals: 0, "reference MLA d_c")
         numbers.add("RefRope", Double(ref.qkRopeHeadDim), decimals: 0, "reference MLA d_h^R")
-        claim("mqa-heads", "MQA caches H times less than MHA", mha / mqa == Double(Variant.reference.numHeads), "MHA \(mha), MQA \(mqa)")
+        let oneKV = try oneKVHead.map { ($0, try elements($0)) }
+        claim(.oneKVHeadCache, !oneKV.isEmpty && oneKV.allSatisfy { full / $0.1 == Double(ref.numHeads) },
+              "\(baseline.rawValue) \(full); " + oneKV.map { "\($0.0.rawValue) \($0.1)" }.joined(separator: ", "))
     }
 
     // MARK: prefill
@@ -286,11 +283,15 @@ public struct ReportGenerator {
             numbers.add("PrefillMaxSeconds" + macroWord(s), try f.value("median_seconds", ["variant": s, "tokens": String(maxT)]), decimals: 2, "\(s) seconds at the longest prompt")
         }
         files["prefill-slopes.csv"] = csv
-        let mhaGF = try f.value("achieved_gflops", ["variant": "mha", "tokens": String(maxT)])
-        numbers.add("PrefillMHAGflops", mhaGF, decimals: 1, "MHA GFLOP/s at the longest prompt")
-        let mha = slopes["mha"] ?? .nan, linear = slopes["linear"] ?? .nan, swa = slopes["swa"] ?? .nan
-        claim("prefill-slopes", "full attention's prefill time grows faster with length than linear and sliding-window attention's (log-log slope larger by at least 0.3), and linear attention's slope stays near 1 (below 1.3)",
-              mha > linear + 0.3 && mha > swa + 0.3 && linear < 1.3, "slopes MHA \(mha), SWA \(swa), linear \(linear)")
+        let baseline = Variant.baseline
+        let baseGF = try f.value("achieved_gflops", ["variant": baseline.rawValue, "tokens": String(maxT)])
+        numbers.add("PrefillMHAGflops", baseGF, decimals: 1, "\(baseline.rawValue) (baseline) GFLOP/s at the longest prompt")
+        // Mechanisms whose state is bounded (a window or a fixed state) against the full-attention baseline.
+        let full = slopes[baseline.rawValue] ?? .nan
+        let bounded = (Variant.with(.window) + Variant.with(.fixed)).map { ($0, slopes[$0.rawValue] ?? .nan) }
+        let fixed = bounded.filter { $0.0.cacheGrowth == .fixed }
+        claim(.prefillSlopes, !bounded.isEmpty && bounded.allSatisfy { full > $0.1 + 0.3 } && fixed.allSatisfy { $0.1 < 1.3 },
+              "slopes \(baseline.rawValue) \(full); " + bounded.map { "\($0.0.rawValue) \($0.1)" }.joined(separator: ", "))
     }
 
     // MARK: decode
@@ -310,25 +311,34 @@ public struct ReportGenerator {
             numbers.add("DecodeMaxMs" + macroWord(s), try ms(s, maxC), decimals: 2, "\(s) ms per token at the longest context")
             numbers.add("DecodeGrowth" + macroWord(s), try ms(s, maxC) / ms(s, minC), decimals: 1, "\(s) time growth from shortest to longest context")
         }
-        let gbps = f.rows("achieved_gbps", ["context": String(maxC)]).first { $0.series == "mha" }?.value ?? .nan
-        numbers.add("DecodeMHAGBps", gbps, decimals: 1, "MHA GB/s of cache read at the longest context")
+        let baseline = Variant.baseline.rawValue
+        let gbps = f.rows("achieved_gbps", ["context": String(maxC)]).first { $0.series == baseline }?.value ?? .nan
+        numbers.add("DecodeMHAGBps", gbps, decimals: 1, "\(baseline) (baseline) GB/s of cache read at the longest context")
         let window = Variant.reference.slidingWindow ?? 0
         numbers.add("RefWindow", Double(window), decimals: 0, "reference sliding window")
-        let growthMHA = try ms("mha", maxC) / ms("mha", minC)
-        let growthLinear = try ms("linear", maxC) / ms("linear", minC)
+        let growthBaseline = try ms(baseline, maxC) / ms(baseline, minC)
+        let fixedGrowth = try Variant.with(.fixed).map { ($0.rawValue, try ms($0.rawValue, maxC) / ms($0.rawValue, minC)) }
         let contextGrowth = Double(maxC) / Double(minC)
-        claim("decode-linear-flat", "linear attention's decode time per token is flat in context (within 1.5× across the range) while MHA's grows (more than 4× when the context grows 16× or more)",
-              growthLinear < 1.5 && (contextGrowth < 16 || growthMHA > 4), "linear ×\(growthLinear), MHA ×\(growthMHA) over a context ×\(contextGrowth)")
+        claim(.decodeFixedStateFlat, fixedGrowth.allSatisfy { $0.1 < 1.5 } && (contextGrowth < 16 || growthBaseline > 4),
+              fixedGrowth.map { "\($0.0) ×\($0.1)" }.joined(separator: ", ") + ", \(baseline) ×\(growthBaseline) over a context ×\(contextGrowth)")
         let beyond = contexts.filter { $0 >= 2 * window }
         if let first = beyond.first, first < maxC {
-            let g = try ms("swa", maxC) / ms("swa", first)
-            claim("decode-swa-flat", "sliding-window decode time stops growing once the context exceeds the window (within 1.5× from 2w to the longest context)",
-                  g < 1.5, "SWA ×\(g) from \(first) to \(maxC)")
+            let growth = try Variant.with(.window).map { ($0.rawValue, try ms($0.rawValue, maxC) / ms($0.rawValue, first)) }
+            claim(.decodeWindowFlat, growth.allSatisfy { $0.1 < 1.5 }, growth.map { "\($0.0) ×\($0.1)" }.joined(separator: ", ") + " from \(first) to \(maxC)")
         }
-        let naive = try ms("mla-naive", maxC), absorbed = try ms("mla-absorbed", maxC)
-        numbers.add("DecodeMLAAbsorbedSpeedup", naive / absorbed, decimals: 1, "naive / absorbed MLA decode time at the longest context")
-        claim("mla-absorbed-faster", "absorbed MLA decodes faster than naive MLA at the longest context", absorbed < naive,
-              "naive \(naive) ms, absorbed \(absorbed) ms")
+        // A mechanism with several inference paths (MLA naive and absorbed): the deployed one is the faster.
+        var pathTimes: [(deployed: String, other: String, ratio: Double)] = []
+        for v in Variant.allCases {
+            let deployed = Series.deployed(v)
+            for p in v.descriptor.inferencePaths where !p.deployed {
+                let other = "\(v.rawValue)-\(p.name)"
+                pathTimes.append((deployed, other, try ms(other, maxC) / ms(deployed, maxC)))
+            }
+        }
+        if let first = pathTimes.first {
+            numbers.add("DecodeMLAAbsorbedSpeedup", first.ratio, decimals: 1, "\(first.other) / \(first.deployed) decode time at the longest context")
+        }
+        claim(.deployedPathFaster, pathTimes.allSatisfy { $0.ratio > 1 }, pathTimes.map { "\($0.other) / \($0.deployed) = \($0.ratio)" }.joined(separator: ", "))
     }
 
     // MARK: MQAR
@@ -344,7 +354,8 @@ public struct ReportGenerator {
         // mean test accuracy compares training budgets, not mechanisms. Its entries are marked
         // and no ranking claim is checked on it.
         let target = 0.99
-        let converged = Set(cells.filter { (point("mha", $0)?.meanAccuracy ?? 0) >= target })
+        let baseline = Variant.baseline.rawValue
+        let converged = Set(cells.filter { (point(baseline, $0)?.meanAccuracy ?? 0) >= target })
         func cellTitle(_ c: [Int]) -> String { "T \(c[0]), N \(c[1]), C \(c[2])" }
         var accuracyTable = ReportTable(columns: [("mechanism", "l")] + cells.map { (cellTitle($0) + (converged.contains($0) ? "" : " †"), "r") }, rows: [])
         var stepsTable = ReportTable(columns: [("mechanism", "l")] + cells.map { (cellTitle($0), "r") }, rows: [])
@@ -413,17 +424,16 @@ public struct ReportGenerator {
             numbers.add("MQARHard" + macroWord(v), (point(v, hardest)?.meanAccuracy ?? .nan) * 100, decimals: 1, "\(v) mean test accuracy % on the hardest cell")
         }
         // Gated ranking claim: checked only on cells whose baseline converged.
-        let gated = cells.filter { converged.contains($0) && point("linear", $0) != nil }
+        let fixedState = Variant.with(.fixed).map(\.rawValue)
+        let gated = cells.filter(converged.contains).flatMap { c in fixedState.compactMap { v in point(v, c).map { (c, v, $0.meanAccuracy) } } }
         if !gated.isEmpty {
-            let holds = gated.allSatisfy { point("linear", $0)!.meanAccuracy <= point("mha", $0)!.meanAccuracy }
-            claim("mqar-linear-not-above-mha", "on every MQAR cell where MHA converged, linear attention's mean test accuracy does not exceed MHA's",
-                  holds, gated.map { "(\($0[0]),\($0[1]),\($0[2])) linear \(point("linear", $0)!.meanAccuracy) mha \(point("mha", $0)!.meanAccuracy)" }.joined(separator: ", "))
+            let holds = gated.allSatisfy { $0.2 <= point(baseline, $0.0)!.meanAccuracy }
+            claim(.mqarFixedStateNotAboveBaseline, holds, gated.map { "(\($0.0[0]),\($0.0[1]),\($0.0[2])) \($0.1) \($0.2) \(baseline) \(point(baseline, $0.0)!.meanAccuracy)" }.joined(separator: ", "))
         }
         // The baseline claim the protocol promises: MHA converges on every cell at the widest width.
         let widest = cells.map { $0[2] }.max()!
         let wideCells = cells.filter { $0[2] == widest }
-        claim("mqar-mha-converges", "MHA reaches 99 % mean test accuracy on every MQAR cell at the widest width",
-              wideCells.allSatisfy(converged.contains), wideCells.map { "(\($0[0]),\($0[1])) \(point("mha", $0)?.meanAccuracy ?? .nan)" }.joined(separator: ", "))
+        claim(.mqarBaselineConverges, wideCells.allSatisfy(converged.contains), wideCells.map { "(\($0[0]),\($0[1])) \(point(baseline, $0)?.meanAccuracy ?? .nan)" }.joined(separator: ", "))
     }
 
     // MARK: recall against cache
@@ -470,16 +480,21 @@ public struct ReportGenerator {
 
     mutating func passkey(_ f: ResultsFile) throws {
         guard let any = f.rows("accuracy_at_distance").first else { throw HarnessError.failed("report: passkey-distance has no accuracy_at_distance rows") }
-        let swaRow = f.rows("accuracy_at_distance", ["variant": "swa"]).first
-        let window = Double(swaRow?["window"] ?? "") ?? .nan
-        let layers = Double(any["layers"]) ?? .nan
         // Through L layers a window of w tokens reaches back L·(w − 1) positions.
-        let reach = layers * (window - 1)
+        func reachOf(_ v: Variant) -> Double {
+            let row = f.rows("accuracy_at_distance", ["variant": v.rawValue]).first
+            return (Double(row?["layers"] ?? "") ?? .nan) * ((Double(row?["window"] ?? "") ?? .nan) - 1)
+        }
+        let windowed = Variant.with(.window).filter { !f.rows("accuracy_at_distance", ["variant": $0.rawValue]).isEmpty }
+        // The macros the prose cites describe the first windowed mechanism (SWA).
+        let window = Double(windowed.first.flatMap { f.rows("accuracy_at_distance", ["variant": $0.rawValue]).first?["window"] } ?? "") ?? .nan
+        let layers = Double(any["layers"]) ?? .nan
+        let reach = windowed.first.map(reachOf) ?? .nan
         numbers.add("PasskeyWindow", window, decimals: 0, "SWA window in the passkey experiment")
         numbers.add("PasskeyLayers", layers, decimals: 0, "layers")
         numbers.add("PasskeyReach", reach, decimals: 0, "receptive field L(w-1)")
         numbers.add("PasskeyLength", Double(any["seq_len"]) ?? .nan, decimals: 0, "sequence length")
-        func meanAcc(_ v: String, _ within: Bool) -> Double {
+        func meanAcc(_ v: String, _ within: Bool, reach: Double = reach) -> Double {
             mean(f.rows("accuracy_at_distance", ["variant": v]).filter { r in
                 let d = r.double("distance") ?? 0
                 return within ? d <= reach : d > reach
@@ -489,17 +504,20 @@ public struct ReportGenerator {
             numbers.add("PasskeyWithin" + macroWord(v), meanAcc(v, true) * 100, decimals: 1, "\(v) mean accuracy % within reach")
             numbers.add("PasskeyBeyond" + macroWord(v), meanAcc(v, false) * 100, decimals: 1, "\(v) mean accuracy % beyond reach")
         }
-        let others = Self.variants.filter { $0 != "swa" }
+        let others = Variant.allCases.filter { $0.cacheGrowth != .window }.map(\.rawValue)
         let worstOther = others.map { v in
             Set(f.rows("accuracy_at_distance", ["variant": v]).map { $0["distance"] }).map { d in
                 mean(f.rows("accuracy_at_distance", ["variant": v, "distance": d]).map(\.value))
             }.min() ?? 0
         }.min() ?? 0
-        claim("passkey-others-every-distance", "every mechanism but the sliding window retrieves the passkey at every distance (mean accuracy at least 95 % at each)",
-              worstOther >= 0.95, "worst mean accuracy at any distance \(worstOther)")
-        let within = meanAcc("swa", true), beyond = meanAcc("swa", false), mhaBeyond = meanAcc("mha", false)
-        claim("passkey-swa-window", "sliding-window attention loses passkey accuracy beyond its receptive field L·(w−1): below half its accuracy within it, and below MHA's at the same distances",
-              beyond < 0.5 * within && beyond < mhaBeyond, "SWA within \(within), beyond \(beyond); MHA beyond \(mhaBeyond)")
+        claim(.passkeyUnwindowedEveryDistance, worstOther >= 0.95, "worst mean accuracy at any distance \(worstOther)")
+        let baseline = Variant.baseline.rawValue
+        let windowStats = windowed.map { v in
+            (v.rawValue, within: meanAcc(v.rawValue, true, reach: reachOf(v)), beyond: meanAcc(v.rawValue, false, reach: reachOf(v)),
+             baselineBeyond: meanAcc(baseline, false, reach: reachOf(v)))
+        }
+        claim(.passkeyWindowReach, !windowStats.isEmpty && windowStats.allSatisfy { $0.beyond < 0.5 * $0.within && $0.beyond < $0.baselineBeyond },
+              windowStats.map { "\($0.0) within \($0.within), beyond \($0.beyond); \(baseline) beyond \($0.baselineBeyond)" }.joined(separator: "; "))
     }
 
     // MARK: copying
@@ -527,27 +545,31 @@ public struct ReportGenerator {
                 p.seeds.indices.map { "\(p.variant),\(p["seq_len"]),\(p.seeds[$0]),\(p.accuracies[$0])\n" }
             }.joined()
             if name == "copying", lengths.count >= 2 {
-                let linear = lengths.map { t in acc("linear", t) }
-                let mha = lengths.map { t in acc("mha", t) }
-                claim("copying-linear-falls", "MHA copies (at least 99 % of tokens) at every length while linear attention's copying accuracy falls as the string grows",
-                      mha.allSatisfy { $0 >= 0.99 } && zip(linear, linear.dropFirst()).allSatisfy { $0.0 > $0.1 },
-                      "MHA \(mha), linear \(linear) at lengths \(lengths)")
+                let baseline = Variant.baseline.rawValue
+                let full = lengths.map { t in acc(baseline, t) }
+                let fixed = Variant.with(.fixed).map { v in (v.rawValue, lengths.map { t in acc(v.rawValue, t) }) }
+                claim(.copyingFixedStateFalls, full.allSatisfy { $0 >= 0.99 } && !fixed.isEmpty && fixed.allSatisfy { zip($0.1, $0.1.dropFirst()).allSatisfy { $0.0 > $0.1 } },
+                      "\(baseline) \(full), " + fixed.map { "\($0.0) \($0.1)" }.joined(separator: ", ") + " at lengths \(lengths)")
                 // A token is copied from L + 1 positions back (string length L = (T − 1)/2);
                 // through its layers the window reaches layers·(w − 1).
-                if let row = f.rows("accuracy", ["variant": "swa"]).first, let w = row.int("window"), let layers = row.int("layers") {
+                var evidence: [String] = [], holds = true
+                for v in Variant.with(.window) {
+                    guard let row = f.rows("accuracy", ["variant": v.rawValue]).first, let w = row.int("window"), let layers = row.int("layers") else { continue }
                     let reach = layers * (w - 1)
-                    let swa = lengths.map { t in (t, acc("swa", t)) }
-                    let holds = swa.allSatisfy { (t, acc) in (t - 1) / 2 + 1 <= reach ? acc >= 0.99 : acc < 0.1 }
-                    numbers.add("CopyReach", Double(reach), decimals: 0, "SWA reach in the copying experiment")
-                    claim("copying-swa-reach", "the sliding window copies every token while the copy distance fits within its reach L·(w−1), and fails (below 10 %) beyond",
-                          holds, "reach \(reach); " + swa.map { "T \($0.0): \($0.1)" }.joined(separator: ", "))
+                    let accuracies = lengths.map { t in (t, acc(v.rawValue, t)) }
+                    holds = holds && accuracies.allSatisfy { (t, acc) in (t - 1) / 2 + 1 <= reach ? acc >= 0.99 : acc < 0.1 }
+                    if !numbers.has("CopyReach") { numbers.add("CopyReach", Double(reach), decimals: 0, "\(v.rawValue) reach in the copying experiment") }
+                    evidence.append("\(v.rawValue) reach \(reach): " + accuracies.map { "T \($0.0): \($0.1)" }.joined(separator: ", "))
+                }
+                if !evidence.isEmpty {
+                    claim(.copyingWindowReach, holds, evidence.joined(separator: "; "))
                 }
             }
             if name == "copying" && !numbers.has("CopyReach") { numbers.add("CopyReach", "n/a", "needs two lengths and a sliding-window run") }
             if let longest = lengths.last {
                 numbers.add(prefix + "MaxLen", Double(longest), decimals: 0, "\(name) longest sequence")
-                let swaWindow = f.rows("accuracy", ["variant": "swa"]).first?["window"] ?? ""
-                numbers.add(prefix + "Window", swaWindow, "\(name) SWA window")
+                let window = Variant.with(.window).lazy.compactMap { f.rows("accuracy", ["variant": $0.rawValue]).first?["window"] }.first ?? ""
+                numbers.add(prefix + "Window", window, "\(name) sliding window")
                 for v in Self.variants {
                     numbers.add(prefix + "Longest" + macroWord(v), acc(v, longest) * 100,
                                 decimals: 1, "\(v) accuracy % at the longest \(name) sequence")
@@ -578,24 +600,26 @@ public struct ReportGenerator {
         let mqPoints = mq.recallPoints()
         func mqCell(_ p: RecallPoint) -> [Int] { [p.int("seq_len") ?? 0, p.int("kv_pairs") ?? 0, p.int("d_model") ?? 0] }
         let hardest = mqPoints.map(mqCell).max { $0.lexicographicallyPrecedes($1) } ?? [0, 0, 0]
-        let reach = (Double(pk.rows("accuracy_at_distance", ["variant": "swa"]).first?["layers"] ?? "") ?? 0)
-            * ((Double(pk.rows("accuracy_at_distance", ["variant": "swa"]).first?["window"] ?? "") ?? 0) - 1)
+        // Beyond the receptive field L·(w − 1) of the first windowed mechanism (as the passkey section).
+        let windowRow = Variant.with(.window).lazy.compactMap { pk.rows("accuracy_at_distance", ["variant": $0.rawValue]).first }.first
+        let reach = (Double(windowRow?["layers"] ?? "") ?? 0) * ((Double(windowRow?["window"] ?? "") ?? 0) - 1)
         var table = ReportTable(columns: [
             ("mechanism", "l"), ("cache/token/layer", "r"), ("prefill \(tokenCount(maxT)) (s)", "r"), ("decode \(tokenCount(maxC)) (ms)", "r"),
             ("MQAR \(hardest[0])/\(hardest[1]) C\(hardest[2]) (%)", "r"), ("passkey beyond reach (%)", "r"), ("parameters", "r"), ("train tok/s", "r"),
         ], rows: [])
         for v in Self.variants {
             let cache = (try? kv.value("analytic_elements_per_token_per_layer", ["variant": v, "context": kv.distinct("context").first ?? ""])) ?? .nan
-            let cacheText = v == "linear" ? "0 (fixed state)" : formatNumber(cache, decimals: 0)
+            let mechanism = try Variant.parse(v)
+            let cacheText = mechanism.cacheGrowth == .fixed ? "0 (fixed state)" : formatNumber(cache, decimals: 0)
             let prefill = (try? pre.value("median_seconds", ["variant": v, "tokens": String(maxT)])) ?? .nan
-            let decodeSeries = v == "mla" ? "mla-absorbed" : v
+            let decodeSeries = Series.deployed(mechanism)
             let decode = (dec.rows("median_seconds", ["context": String(maxC)]).first { $0.series == decodeSeries }?.value ?? .nan) * 1e3
             let hardPoint = mqPoints.first { $0.variant == v && mqCell($0) == hardest }
             let acc = (hardPoint?.meanAccuracy ?? .nan) * 100
             let beyond = mean(pk.rows("accuracy_at_distance", ["variant": v]).filter { ($0.double("distance") ?? 0) > reach }.map(\.value)) * 100
             let params = hardPoint.flatMap { p in mq.rows("parameters", p.runFilters[0]).first?.value } ?? .nan
             let train = (try? tp.value("tokens_per_second", ["variant": v, "phase": "train"])) ?? .nan
-            table.rows.append([Self.label(v) + (v == "mla" ? " (absorbed)" : ""), cacheText, formatNumber(prefill, decimals: 2), formatNumber(decode, decimals: 2),
+            table.rows.append([Self.label(decodeSeries), cacheText, formatNumber(prefill, decimals: 2), formatNumber(decode, decimals: 2),
                                formatNumber(acc, decimals: 1), formatNumber(beyond, decimals: 1), formatNumber(params, decimals: 0), formatNumber(train, decimals: 0)])
         }
         files["summary.tex"] = table.latex
@@ -632,8 +656,8 @@ public struct ReportGenerator {
             numbers.add("MachinePeakGflops", "n/a", "no results/bench/machine.csv")
             numbers.add("MachineTriadGBps", "n/a", "no results/bench/machine.csv")
             numbers.add("MachineLoad", "n/a", "no results/bench/machine.csv")
-            for name in ["PerfPrefillTokens", "PerfPrefillPct", "PerfPrefillCorePct", "PerfDecodeContext", "PerfDecodePctMHA",
-                         "PerfDecodePctGQA", "PerfDecodePctMQA", "PerfMLAPct", "PerfMLABound"] {
+            for name in ["PerfPrefillTokens", "PerfPrefillPct", "PerfPrefillCorePct", "PerfDecodeContext", "PerfMLAPct", "PerfMLABound"]
+                + Self.bandwidthBoundDecode.map({ "PerfDecodePct" + macroWord($0.rawValue) }) {
                 numbers.add(name, "n/a", "no results/bench/machine.csv")
             }
             files["perf.csv"] = header
@@ -665,17 +689,18 @@ public struct ReportGenerator {
         }
         // Prefill at the longest prompt PyTorch was also timed at, else the longest measured.
         let prefillLengths = pre.distinct("tokens").compactMap(Int.init)
-        let torchPrefill = prefillLengths.filter { ratio("prefill", "mha", $0) != nil }
+        let baseline = Variant.baseline
+        let torchPrefill = prefillLengths.filter { ratio("prefill", baseline.rawValue, $0) != nil }
         let prefillT = torchPrefill.max() ?? prefillLengths.max() ?? 0
-        let prefillGflops = (try? pre.value("achieved_gflops", ["variant": "mha", "tokens": String(prefillT)])) ?? .nan
-        row("prefill MHA \(tokenCount(prefillT))", prefillGflops, ceilings.peakGflops, "GFLOP/s",
-            torchRate: ratio("prefill", "mha", prefillT).map { prefillGflops * $0 }, target: "≥ PyTorch")
+        let prefillGflops = (try? pre.value("achieved_gflops", ["variant": baseline.rawValue, "tokens": String(prefillT)])) ?? .nan
+        row("prefill \(baseline.displayName) \(tokenCount(prefillT))", prefillGflops, ceilings.peakGflops, "GFLOP/s",
+            torchRate: ratio("prefill", baseline.rawValue, prefillT).map { prefillGflops * $0 }, target: "≥ PyTorch")
         numbers.add("PerfPrefillTokens", Double(prefillT), decimals: 0, "prompt length of the prefill target")
         numbers.add("PerfPrefillPct", prefillGflops / ceilings.peakGflops * 100, decimals: 0, "MHA prefill (layer) GFLOP/s as % of sgemm peak")
         // The attention core alone (score and value products over the kernel's own time).
-        let coreGflops = (try? pre.value("attention_achieved_gflops", ["variant": "mha", "tokens": String(prefillT)])) ?? .nan
+        let coreGflops = (try? pre.value("attention_achieved_gflops", ["variant": baseline.rawValue, "tokens": String(prefillT)])) ?? .nan
         if !coreGflops.isNaN {
-            row("prefill attention MHA \(tokenCount(prefillT))", coreGflops, ceilings.peakGflops, "GFLOP/s", torchRate: nil, target: "≥ 60 %")
+            row("prefill attention \(baseline.displayName) \(tokenCount(prefillT))", coreGflops, ceilings.peakGflops, "GFLOP/s", torchRate: nil, target: "≥ 60 %")
         }
         numbers.add("PerfPrefillCorePct", coreGflops.isNaN ? "n/a" : formatNumber(coreGflops / ceilings.peakGflops * 100, decimals: 0),
                     "MHA attention core GFLOP/s as % of sgemm peak")
@@ -686,24 +711,37 @@ public struct ReportGenerator {
         func decodeRow(_ series: String, _ metric: String) -> Double {
             dec.rows(metric, ["context": String(decodeContext)]).first { $0.series == series }?.value ?? .nan
         }
-        for s in ["mha", "gqa", "mqa"] {
+        for v in Self.bandwidthBoundDecode {
+            let s = v.rawValue
             let gbps = decodeRow(s, "achieved_gbps")
             row("decode \(Self.label(s)) \(tokenCount(decodeContext))", gbps, ceilings.bandwidthGBps, "GB/s",
-                torchRate: ratio("decode", s, decodeContext).map { gbps * $0 }, target: s == "mqa" ? "—" : "≥ 70 %")
+                torchRate: ratio("decode", s, decodeContext).map { gbps * $0 }, target: "≥ 70 %")
             numbers.add("PerfDecodePct" + macroWord(s), gbps / ceilings.bandwidthGBps * 100, decimals: 0, "\(s) decode GB/s as % of triad")
         }
-        // Absorbed MLA: the ceiling that binds at its arithmetic intensity (roofline).
-        let flops = decodeRow("mla-absorbed", "flops_per_token"), bytes = decodeRow("mla-absorbed", "cache_bytes_read")
-        let achieved = decodeRow("mla-absorbed", "achieved_gflops")
-        let bound = min(ceilings.peakGflops, flops / bytes * ceilings.bandwidthGBps)
-        row("decode MLA abs. \(tokenCount(decodeContext))", achieved, bound, "GFLOP/s",
-            torchRate: ratio("decode", "mla-absorbed", decodeContext).map { achieved * $0 }, target: "≥ 50 %")
-        numbers.add("PerfMLAPct", achieved / bound * 100, decimals: 0, "absorbed MLA decode as % of its binding ceiling")
-        numbers.add("PerfMLABound", flops / bytes * ceilings.bandwidthGBps < ceilings.peakGflops ? "memory bandwidth" : "compute", "which ceiling binds absorbed MLA")
+        // A deployed inference path of its own (absorbed MLA): the ceiling that binds at its
+        // arithmetic intensity (roofline). The macros cite the first such mechanism.
+        for v in Variant.allCases where v.descriptor.inferencePaths.contains(where: \.deployed) {
+            let s = Series.deployed(v)
+            let flops = decodeRow(s, "flops_per_token"), bytes = decodeRow(s, "cache_bytes_read")
+            let achieved = decodeRow(s, "achieved_gflops")
+            let bound = min(ceilings.peakGflops, flops / bytes * ceilings.bandwidthGBps)
+            row("decode \(Self.label(s)) \(tokenCount(decodeContext))", achieved, bound, "GFLOP/s",
+                torchRate: ratio("decode", s, decodeContext).map { achieved * $0 }, target: "≥ 50 %")
+            if !numbers.has("PerfMLAPct") {
+                numbers.add("PerfMLAPct", achieved / bound * 100, decimals: 0, "\(s) decode as % of its binding ceiling")
+                numbers.add("PerfMLABound", flops / bytes * ceilings.bandwidthGBps < ceilings.peakGflops ? "memory bandwidth" : "compute", "which ceiling binds \(s)")
+            }
+        }
         files["perf.csv"] = csv
         files["perf.tex"] = table.latex
         files["perf.md"] = table.markdown
         try peers()
+    }
+
+    /// The mechanisms whose decode streams a per-token softmax cache (MHA, GQA, MQA): memory
+    /// bandwidth binds them, and their target is a fraction of the triad bandwidth.
+    static var bandwidthBoundDecode: [Variant] {
+        Variant.allCases.filter { $0.referenceFamily == .softmax && $0.cacheGrowth == .perToken }
     }
 
     struct PeerKey: Hashable {
@@ -765,29 +803,18 @@ public struct ReportGenerator {
         numbers.add("PeersStatus", "measured", "PyTorch comparison")
         numbers.add("PeersWorstRelError", String(format: "%.1e", worst), "worst relative disagreement with PyTorch")
         numbers.add("PeersTorchVersion", p.torchVersion.map { rows.first?[$0] ?? "" } ?? "", "torch version")
-        claim("peers-agree", "AttnLab's attention layers agree with the PyTorch implementation on the same weights and inputs (relative error below 1e-4)",
-              worst < 1e-4, "worst relative error \(worst)")
+        claim(.peersAgree, worst < 1e-4, "worst relative error \(worst)")
         files["peers.tex"] = table.latex
         files["peers.md"] = table.markdown
     }
 
     // MARK: helpers
 
-    /// Series in registry order (MLA's paths after each other), unknown ones last.
+    /// Series in registry order (a mechanism's inference paths after it), unknown ones last.
     func seriesOrder(_ names: [String]) -> [String] {
-        let unique = Array(Set(names))
-        let order = Variant.allCases.flatMap { v -> [String] in
-            v == .mla ? ["mla", "mla-naive", "mla-absorbed"] : [v.rawValue]
-        }
-        return unique.sorted { (order.firstIndex(of: $0) ?? Int.max, $0) < (order.firstIndex(of: $1) ?? Int.max, $1) }
+        let order = Series.all.map(\.id)
+        return Array(Set(names)).sorted { (order.firstIndex(of: $0) ?? Int.max, $0) < (order.firstIndex(of: $1) ?? Int.max, $1) }
     }
-}
-
-/// A series id as letters for a macro name: "mla-absorbed" → "MLAAbsorbed".
-func macroWord(_ id: String) -> String {
-    let words: [String: String] = ["mha": "MHA", "gqa": "GQA", "mqa": "MQA", "swa": "SWA", "linear": "Linear", "mla": "MLA",
-                                   "naive": "Naive", "absorbed": "Absorbed"]
-    return id.split(separator: "-").map { words[String($0)] ?? String($0).capitalized.filter(\.isLetter) }.joined()
 }
 
 /// 16384 → "16k", 128 → "128".
