@@ -4,6 +4,7 @@
 #   make all    install what is missing, build, run the missing experiment shards,
 #               then figures, tables, numbers and paper/report.pdf
 # Also: make experiments | report | figures | bench | bench-peers | check-extension | clean.
+# PROFILE=smoke or PROFILE=quick writes every output under out/<profile>/ instead.
 #
 # Missing system packages are installed by scripts/install-deps.sh (apt-get, as root).
 #
@@ -16,35 +17,47 @@
 SWIFT        ?= swift
 BIN          := .build/release/attnlab
 BENCH_BIN    := .build/release/attnlab-bench
-RESULTS      ?= results
-GEN          ?= paper/generated
-FIGDIR       := $(GEN)/figures
-README_FIGS  := docs/figures
-BENCH_DIR    := results/bench
 # auto: the paper profile where its shards exist (they are committed), quick otherwise.
 PROFILE      ?= auto
+# Where the outputs go. auto and paper write the committed outputs: results/*.csv,
+# paper/generated/, paper/report.pdf, docs/figures/*.png and README.md's generated sections.
+# smoke and quick write the same paths under out/<profile>/ (ignored by git; README.md there
+# is a copy with its sections filled in), so trying a profile never overwrites the committed
+# results. Shards stay in $(RESULTS)/shards/<experiment>/<profile>/ whatever the profile:
+# that is where a sweep resumes from.
+OUT          := $(if $(filter smoke quick,$(PROFILE)),out/$(PROFILE)/)
+# Shards (and bench/): results/ for every profile.
+RESULTS      ?= results
+# The merged CSV, one per experiment.
+CSV_DIR      := $(if $(OUT),$(OUT)results,$(RESULTS))
+GEN          ?= $(OUT)paper/generated
+FIGDIR       := $(GEN)/figures
+README_FIGS  := $(OUT)docs/figures
+README_OUT   := $(OUT)README.md
+REPORT       := $(OUT)paper/report.pdf
+BENCH_DIR    := results/bench
 # Claims are enforced for paper-profile results and listed in the report otherwise;
 # --no-claims / --enforce-claims override that.
 CLAIMS       ?=
 
 EXPERIMENTS  := kv-cache-models kv-cache-scaling prefill-scaling decode-scaling mqar-recall \
                 recall-vs-cache passkey-distance copying selective-copying throughput multikey-needle
-CSVS         := $(addprefix $(RESULTS)/,$(addsuffix .csv,$(EXPERIMENTS)))
+CSVS         := $(addprefix $(CSV_DIR)/,$(addsuffix .csv,$(EXPERIMENTS)))
 
 # Figures and the data each reads (one gnuplot script per figure in paper/figures/).
 FIGURES      := kv-models kv-scaling prefill decode roofline mqar recall-vs-cache passkey needle curves copying throughput perf
-DATA_kv-models       := $(RESULTS)/kv-cache-models.csv
-DATA_kv-scaling      := $(RESULTS)/kv-cache-scaling.csv
-DATA_prefill         := $(RESULTS)/prefill-scaling.csv
-DATA_decode          := $(RESULTS)/decode-scaling.csv
-DATA_roofline        := $(RESULTS)/decode-scaling.csv $(wildcard $(BENCH_DIR)/machine.csv)
+DATA_kv-models       := $(CSV_DIR)/kv-cache-models.csv
+DATA_kv-scaling      := $(CSV_DIR)/kv-cache-scaling.csv
+DATA_prefill         := $(CSV_DIR)/prefill-scaling.csv
+DATA_decode          := $(CSV_DIR)/decode-scaling.csv
+DATA_roofline        := $(CSV_DIR)/decode-scaling.csv $(wildcard $(BENCH_DIR)/machine.csv)
 DATA_mqar            := $(GEN)/mqar-points.csv
 DATA_recall-vs-cache := $(GEN)/rvc-points.csv
-DATA_passkey         := $(RESULTS)/passkey-distance.csv
+DATA_passkey         := $(CSV_DIR)/passkey-distance.csv
 DATA_needle          := $(GEN)/needle-points.csv $(GEN)/needle-distance.csv
 DATA_curves          := $(GEN)/mqar-curves.csv
 DATA_copying         := $(GEN)/copying-points.csv $(GEN)/selective-copying-points.csv
-DATA_throughput      := $(RESULTS)/throughput.csv
+DATA_throughput      := $(CSV_DIR)/throughput.csv
 DATA_perf            := $(GEN)/perf.csv
 # The headline figures shown in README.md (PNG, committed).
 README_FIGURES := kv-models decode mqar recall-vs-cache passkey perf
@@ -55,13 +68,20 @@ GENERATED    := numbers.tex series.gp kv-models.tex table1.tex summary.tex mqar.
 .PHONY: all test build release experiments report figures readme bench bench-peers deps deps-all clean help \
         check-extension check-pipeline check-clusters $(addprefix run-,$(EXPERIMENTS))
 
+# One line at the end of a per-profile run saying where its outputs went: from the last goal
+# given (all when none), and from all rather than from its phases.
+SAY_WHERE    ?= yes
+say_where_now = $(and $(OUT),$(filter yes,$(SAY_WHERE)),$(filter $@,$(lastword $(or $(MAKECMDGOALS),all))))
+where = $(if $(say_where_now),@echo "$(PROFILE)-profile outputs are in $(OUT) ($(1)); the committed results were not touched")
+
 # Phases run in order (each a fresh make, so it sees what the previous phase wrote).
 all: deps-all release
-	$(MAKE) experiments
-	$(MAKE) report
+	$(MAKE) experiments SAY_WHERE=no
+	$(MAKE) report SAY_WHERE=no
+	$(call where,report: $(REPORT))
 
 help:
-	@sed -n '2,8p' Makefile
+	@sed -n '2,9p' Makefile
 
 # Only what compiling needs (OpenBLAS); fast when already installed.
 deps:
@@ -85,44 +105,58 @@ test: deps-all
 
 # --- experiments: missing shards only, then merge (an unchanged CSV keeps its timestamp) ---
 experiments: $(addprefix run-,$(EXPERIMENTS))
+	$(call where,merged CSV: $(CSV_DIR)/)
 
 $(addprefix run-,$(EXPERIMENTS)): run-%: release
-	$(BIN) run $* --profile $(PROFILE) --results $(RESULTS) --merge
+	$(BIN) run $* --profile $(PROFILE) --results $(RESULTS) --merge$(if $(OUT), --merged-dir $(CSV_DIR))
+
+# A per-profile report reads only its own merged CSV, which make experiments writes.
+ifneq ($(OUT),)
+$(CSV_DIR)/%.csv:
+	@echo "$@ is missing: run make experiments PROFILE=$(PROFILE) (or make all PROFILE=$(PROFILE)) first" >&2; exit 1
+endif
 
 # --- report: numbers, tables and figure data, then figures, then the PDF ---
-report: paper/report.pdf readme
+report: $(REPORT) readme
+	$(call where,report: $(REPORT))
 
 # One run of the generator writes all of them (a grouped target, GNU make 4.3).
 $(addprefix $(GEN)/,$(GENERATED)) &: $(CSVS) $(wildcard $(BENCH_DIR)/machine.csv $(BENCH_DIR)/peers.csv) $(BIN)
 	@mkdir -p $(GEN)
-	$(BIN) report --results $(RESULTS) --out $(GEN) $(CLAIMS)
+	$(BIN) report --results $(CSV_DIR) --bench $(BENCH_DIR) --out $(GEN) $(CLAIMS)
 
 # Figures depend on the results they plot; the prefill slopes the generator fits are a
 # function of prefill-scaling.csv alone, so they are only ordered before the figure.
 define figure_rules
 $(FIGDIR)/$(1).pdf: paper/figures/$(1).gp paper/figures/style.gp paper/figures/seedstats.gp $(GEN)/series.gp $(DATA_$(1)) | $(GEN)/prefill-slopes.csv
 	@mkdir -p $(FIGDIR)
-	gnuplot -e "results='$(RESULTS)'; generated='$(GEN)'; bench='$(BENCH_DIR)'; out='$(FIGDIR)/$(1)'; fmt='pdf'" paper/figures/$(1).gp
+	gnuplot -e "results='$(CSV_DIR)'; generated='$(GEN)'; bench='$(BENCH_DIR)'; out='$(FIGDIR)/$(1)'; fmt='pdf'" paper/figures/$(1).gp
 $(FIGDIR)/$(1).png: paper/figures/$(1).gp paper/figures/style.gp paper/figures/seedstats.gp $(GEN)/series.gp $(DATA_$(1)) | $(GEN)/prefill-slopes.csv
 	@mkdir -p $(FIGDIR)
-	gnuplot -e "results='$(RESULTS)'; generated='$(GEN)'; bench='$(BENCH_DIR)'; out='$(FIGDIR)/$(1)'; fmt='png'" paper/figures/$(1).gp
+	gnuplot -e "results='$(CSV_DIR)'; generated='$(GEN)'; bench='$(BENCH_DIR)'; out='$(FIGDIR)/$(1)'; fmt='png'" paper/figures/$(1).gp
 endef
 $(foreach f,$(FIGURES),$(eval $(call figure_rules,$(f))))
 
 figures: $(foreach f,$(FIGURES),$(FIGDIR)/$(f).pdf $(FIGDIR)/$(f).png)
+	$(call where,figures: $(FIGDIR)/)
 
-paper/report.pdf: paper/report.tex $(foreach f,$(FIGURES),$(FIGDIR)/$(f).pdf) $(addprefix $(GEN)/,$(GENERATED))
-	cd paper && latexmk -pdf -interaction=nonstopmode -halt-on-error -output-directory=build report.tex >build.log 2>&1 \
+# report.tex reads generated/... relative to the directory LaTeX runs in, so it runs in the
+# directory above $(GEN) (paper/, or out/<profile>/paper/) on paper/report.tex itself.
+$(REPORT): paper/report.tex $(foreach f,$(FIGURES),$(FIGDIR)/$(f).pdf) $(addprefix $(GEN)/,$(GENERATED))
+	@mkdir -p $(dir $@)
+	cd $(dir $@) && latexmk -pdf -interaction=nonstopmode -halt-on-error -output-directory=build $(CURDIR)/paper/report.tex >build.log 2>&1 \
 	  || { tail -40 build.log; exit 1; }
-	cp paper/build/report.pdf $@
+	cp $(dir $@)build/report.pdf $@
 
-# README: the headline figures as PNG and the summary tables between markers.
-readme: $(foreach f,$(README_FIGURES),$(README_FIGS)/$(f).png) README.md
+# README: the headline figures as PNG and the summary tables between markers (for smoke
+# and quick, a copy of README.md in out/<profile>/ beside its own docs/figures/).
+readme: $(foreach f,$(README_FIGURES),$(README_FIGS)/$(f).png) $(README_OUT)
+	$(call where,README copy: $(README_OUT))
 $(README_FIGS)/%.png: $(FIGDIR)/%.png
 	@mkdir -p $(README_FIGS)
 	cp $< $@
-README.md: $(GEN)/summary.md $(GEN)/kv-models.md $(GEN)/runtime.md $(GEN)/peers.md
-	scripts/update-readme.sh $(GEN)
+$(README_OUT): $(GEN)/summary.md $(GEN)/kv-models.md $(GEN)/runtime.md $(GEN)/peers.md $(if $(OUT),README.md)
+	scripts/update-readme.sh $(GEN) $(README_OUT)
 
 # --- checks ---
 # The whole pipeline (smoke profile) in a temporary directory, ending in a PDF.
@@ -168,4 +202,4 @@ bench-peers: release $(PEERS_VENV)/.installed
 	  --out $(BENCH_DIR)/peers.csv $(PEERS_ARGS)
 
 clean:
-	rm -rf .build paper/generated paper/build paper/build.log
+	rm -rf .build paper/generated paper/build paper/build.log out

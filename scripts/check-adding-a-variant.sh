@@ -72,7 +72,8 @@ echo "swamqa passed $PASSED conformance and reference test cases"
 #    series, every per-mechanism table and the README summary; no claim broken by it.
 KEEP=1 scripts/check-pipeline.sh .build/debug/attnlab > pipeline.log 2>&1 || { tail -30 pipeline.log; echo "check-adding-a-variant: the smoke pipeline failed with swamqa" >&2; exit 1; }
 tail -1 pipeline.log
-out=$(sed -n 's/^check-pipeline: keeping //p' pipeline.log)
+kept=$(sed -n 's/^check-pipeline: keeping //p' pipeline.log)
+out="$kept/out/smoke"   # where make PROFILE=smoke writes its outputs
 for e in mqar-recall recall-vs-cache passkey-distance copying selective-copying multikey-needle throughput kv-cache-scaling prefill-scaling decode-scaling; do
   grep -q '^[^,]*,[^,]*,[^,]*,swamqa,' "$out/results/$e.csv" || grep -q ',swamqa,' "$out/results/$e.csv" \
     || { echo "check-adding-a-variant: swamqa missing from results/$e.csv" >&2; exit 1; }
@@ -81,11 +82,12 @@ grep -q '^SERIES = ".* swamqa' "$out/paper/generated/series.gp" || { echo "check
 for t in summary.md mqar.md copying.md selective-copying.md; do
   grep -q 'SWA-MQA' "$out/paper/generated/$t" || { echo "check-adding-a-variant: SWA-MQA missing from the $t table" >&2; exit 1; }
 done
+grep -q "SWA-MQA" "$out/README.md" || { echo "check-adding-a-variant: SWA-MQA missing from the README summary" >&2; exit 1; }
 grep -q 'SWA-MQA' "$out/paper/generated/needle.tex" || { echo "check-adding-a-variant: SWA-MQA missing from the needle table" >&2; exit 1; }
 for d in mqar-points needle-points rvc-points copying-points; do
   grep -q '^swamqa,' "$out/paper/generated/$d.csv" || { echo "check-adding-a-variant: swamqa missing from the $d figure data" >&2; exit 1; }
 done
 # Every check ran with swamqa present (smoke results support few claims; none may be skipped).
 [ "$(grep -c '^\[' "$out/paper/generated/claims.txt")" -ge 15 ] || { echo "check-adding-a-variant: claims were skipped" >&2; cat "$out/paper/generated/claims.txt" >&2; exit 1; }
-rm -rf "$out"
+rm -rf "$kept"
 echo "check-adding-a-variant: swamqa added with one file and two registry lines; make test's suite and the smoke pipeline pass with it in every results file, figure series and table"

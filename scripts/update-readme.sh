@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
 # Replaces the generated sections of README.md (between <!-- NAME:begin --> and
-# <!-- NAME:end -->) with paper/generated/NAME.md; rewrites README.md only when it changes.
-#   scripts/update-readme.sh GENERATED_DIR
+# <!-- NAME:end -->) with GENERATED_DIR/NAME.md and writes the result to OUTPUT
+# (README.md itself by default; make's smoke and quick profiles write a copy under
+# out/<profile>/ instead). Rewrites OUTPUT only when it changes.
+#   scripts/update-readme.sh GENERATED_DIR [OUTPUT]
 set -euo pipefail
-gen="${1:?usage: update-readme.sh GENERATED_DIR}"
+gen="${1:?usage: update-readme.sh GENERATED_DIR [OUTPUT]}"
+out="${2:-README.md}"
 tmp="$(mktemp)"
 trap 'rm -f "$tmp"' EXIT
 cp README.md "$tmp"
@@ -18,5 +21,6 @@ for name in summary kv-models runtime perf peers; do
   ' "$tmp" > "$tmp.new"
   mv "$tmp.new" "$tmp"
 done
-if ! cmp -s "$tmp" README.md; then cp "$tmp" README.md; echo "README.md: generated sections updated"; fi
-touch README.md
+mkdir -p "$(dirname "$out")"
+if ! cmp -s "$tmp" "$out"; then cp "$tmp" "$out"; echo "$out: generated sections updated"; fi
+touch "$out"

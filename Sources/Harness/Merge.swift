@@ -15,7 +15,9 @@ public enum Merger {
         public var changed: Bool
     }
 
-    public static func merge(_ spec: ExperimentSpec, profile: Profile, store: ShardStore) throws -> Outcome {
+    /// Writes `<directory>/<experiment>.csv`; the directory defaults to the store's results
+    /// directory (a profile's own output directory keeps the committed CSV untouched).
+    public static func merge(_ spec: ExperimentSpec, profile: Profile, store: ShardStore, into directory: String? = nil) throws -> Outcome {
         let runs = try spec.runs(profile: profile)
         let missing = runs.filter { !store.isFinished($0, profile) }
         if !missing.isEmpty {
@@ -27,7 +29,7 @@ public enum Merger {
         let header = ShardStore.header(spec)
         rows.sort { compare($0, $1, header: header) }
         let text = CSVTable.render(header: header, rows: rows)
-        let path = "\(store.results)/\(spec.name).csv"
+        let path = "\(directory ?? store.results)/\(spec.name).csv"
         let old = try? String(contentsOfFile: path, encoding: .utf8)
         if old != text { try AtomicFile.write(text, to: path) }
         return Outcome(path: path, rows: rows.count, changed: old != text)

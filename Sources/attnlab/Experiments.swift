@@ -36,6 +36,8 @@ struct Run: ParsableCommand {
     @Option(help: "Slice i/n of the runs, 0 ≤ i < n.") var shard: String?
     @Option(help: "Only these variants (comma-separated registry ids).") var variants: String?
     @Flag(help: "Merge into results/<experiment>.csv afterwards when every run is done.") var merge = false
+    @Option(help: "Write the merged CSV to this directory instead of the results directory (shards stay under <results>/shards).")
+    var mergedDir: String?
     @Flag(help: "List the runs (done or not) without running them.") var dryRun = false
     @OptionGroup var options: SuiteOptions
 
@@ -60,7 +62,7 @@ struct Run: ParsableCommand {
             failures += summary.failed.count
             for f in summary.failed { print("failed: \(spec.name) \(f.key): \(f.error)") }
             if merge && summary.failed.isEmpty && summary.waiting == 0 && summary.busy == 0 && slice == .all && filter == nil {
-                let outcome = try Merger.merge(spec, profile: p, store: options.store)
+                let outcome = try Merger.merge(spec, profile: p, store: options.store, into: mergedDir)
                 print("\(outcome.path): \(outcome.rows) rows\(outcome.changed ? "" : " (unchanged)")")
             }
         }
@@ -77,6 +79,8 @@ struct Merge: ParsableCommand {
 
     @Argument(help: "Experiment names, or all.") var experiments: [String] = ["all"]
     @Option(help: "Profile: smoke, quick, paper, or auto.") var profile = "auto"
+    @Option(help: "Write the merged CSV to this directory instead of the results directory (shards stay under <results>/shards).")
+    var mergedDir: String?
     @OptionGroup var options: SuiteOptions
 
     func run() throws {
@@ -86,7 +90,8 @@ struct Merge: ParsableCommand {
         var incomplete = false
         for spec in specs {
             do {
-                let outcome = try Merger.merge(spec, profile: try options.profile(profile, for: spec), store: options.store)
+                let outcome = try Merger.merge(spec, profile: try options.profile(profile, for: spec), store: options.store,
+                                               into: mergedDir)
                 print("\(outcome.path): \(outcome.rows) rows\(outcome.changed ? "" : " (unchanged)")")
             } catch HarnessError.failed(let message) {
                 FileHandle.standardError.write(Data("error: \(message)\n".utf8))

@@ -13,13 +13,14 @@ struct Report: ParsableCommand {
     )
 
     @Option(help: "Results directory.") var results = "results"
+    @Option(help: "Benchmark directory (machine.csv, peers.csv; default: <results>/bench).") var bench: String?
     @Option(help: "Output directory.") var out = "paper/generated"
     @Flag(help: "Never fail on an unsupported claim; list it in the report.") var noClaims = false
     @Flag(help: "Fail on an unsupported claim whatever the profile.") var enforceClaims = false
 
     func run() throws {
         if noClaims && enforceClaims { throw ValidationError("--no-claims and --enforce-claims contradict each other; give one") }
-        var generator = ReportGenerator(results: results, output: out,
+        var generator = ReportGenerator(results: results, output: out, bench: bench,
                                         claimPolicy: noClaims ? .report : enforceClaims ? .enforce : .automatic)
         let claims: [Claim]
         do { claims = try generator.run() } catch HarnessError.failed(let message) {

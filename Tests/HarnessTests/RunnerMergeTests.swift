@@ -62,6 +62,19 @@ struct RunnerMergeTests {
         #expect(rows.filter { $0[v] == "gqa" }.map { $0[c] }.removingAdjacentDuplicates() == ["16", "32"])
     }
 
+    /// `make PROFILE=smoke|quick` merges into out/<profile>/results: the shards are read from
+    /// the store, and the results directory gets no merged CSV.
+    @Test func mergeIntoAnotherDirectoryLeavesTheResultsDirectoryAlone() throws {
+        let (dir, spec, store) = try setUp("merge-into")
+        try Runner(store: store, log: CollectingLog()).run(spec, profile: .smoke)
+        let other = dir.file("out/smoke/results")
+        let into = try Merger.merge(spec, profile: .smoke, store: store, into: other)
+        #expect(into.changed && into.path == "\(other)/tiny.csv")
+        #expect(!FileManager.default.fileExists(atPath: "\(store.results)/tiny.csv"))
+        let here = try Merger.merge(spec, profile: .smoke, store: store)
+        #expect(try Data(contentsOf: URL(fileURLWithPath: here.path)) == Data(contentsOf: URL(fileURLWithPath: into.path)))
+    }
+
     @Test func twoSlicesMergeToTheSameRowsAsOneRun() throws {
         let (dir, spec, sliced) = try setUp("slices")
         let whole = ShardStore(results: dir.file("whole"))

@@ -5,14 +5,15 @@
 # The three metrics are rows of one run, adjacent in the merged CSV (attnlab merge sorts
 # the rows by every column before `value`, metric last); they are joined while reading
 # (key: variant, mla_path, context, seed).
-# Ceilings from results/bench/machine.csv (`attnlab-bench machine`; tidy `benchmark`, `metric`, `value`):
+# Ceilings from BENCH/machine.csv (results/bench/, `attnlab-bench machine`; tidy `benchmark`, `metric`, `value`):
 #   sgemm_peak_gflops               peak compute, GFLOP/s; the maximum over thread counts is used
 #   triad rows with best_gbps       memory bandwidth, GB/s (STREAM triad); the maximum over thread counts
 # Without that file the points are plotted alone and a warning is printed.
 figdir = system("dirname '".ARG0."'")
 load figdir."/style.gp"
 f = results."/decode-scaling.csv"
-mfile = results."/bench/machine.csv"
+if (!exists("bench")) bench = results."/bench"   # make passes bench='results/bench' (the CSV may be elsewhere)
+mfile = bench."/machine.csv"
 
 # ---- join the three metrics of each run ---------------------------------------------
 rk = ""; rF = NaN; rB = NaN; rG = NaN; rDone = 0

@@ -11,14 +11,16 @@ import TensorCore
 public struct ReportGenerator {
     public var results: String
     public var output: String
+    /// machine.csv and peers.csv (`make bench`, `make bench-peers`); `<results>/bench` by default.
+    public var bench: String
     /// When claims must hold: the prose is written about the paper profile's results, so by
     /// default a failing claim fails the build for paper results and is listed on the report's
     /// first page (not enforced) for quick or smoke results.
     public enum ClaimPolicy: Sendable { case automatic, enforce, report }
     public var claimPolicy: ClaimPolicy
 
-    public init(results: String, output: String, claimPolicy: ClaimPolicy = .automatic) {
-        self.results = results; self.output = output; self.claimPolicy = claimPolicy
+    public init(results: String, output: String, bench: String? = nil, claimPolicy: ClaimPolicy = .automatic) {
+        self.results = results; self.output = output; self.bench = bench ?? "\(results)/bench"; self.claimPolicy = claimPolicy
     }
 
     var numbers = NumberSheet()
@@ -631,7 +633,7 @@ public struct ReportGenerator {
     /// Reads results/bench/machine.csv (attnlab-bench machine): the best sgemm peak over
     /// thread counts and the best triad bandwidth (best repeats: see MachineBench). Missing file: no ceilings.
     func machineCeilings() throws -> (peakGflops: Double, bandwidthGBps: Double, load: Double)? {
-        let path = "\(results)/bench/machine.csv"
+        let path = "\(bench)/machine.csv"
         guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { return nil }
         let table: (header: [String], rows: [[String]])
         do { table = try CSVTable.parse(text) } catch { throw HarnessError.failed("report: \(path): \(error)") }
@@ -752,7 +754,7 @@ public struct ReportGenerator {
     /// read here; nil when the file is absent.
     func peersTable() throws -> (rows: [[String]], operation: Int, variant: Int, tokens: Int, implementation: Int,
                                  metric: Int, value: Int, torchVersion: Int?)? {
-        let path = "\(results)/bench/peers.csv"
+        let path = "\(bench)/peers.csv"
         guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { return nil }
         let parsed: (header: [String], rows: [[String]])
         do { parsed = try CSVTable.parse(text) } catch { throw HarnessError.failed("report: \(path): \(error)") }
