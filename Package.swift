@@ -1,12 +1,25 @@
 // swift-tools-version:6.0
 import PackageDescription
 
-// The hot numerical module is compiled with FMA-capable code generation: without a
-// `-target-cpu` that has FMA, SIMD multiply-add lowers to a call to `fmaf` per lane.
-let hotSettings: [SwiftSetting] = [
-    .unsafeFlags(["-target-cpu", "haswell"]),
+import Foundation
+
+// The hot numerical modules are compiled with FMA-capable code generation: on x86-64
+// without a `-target-cpu` that has FMA, SIMD multiply-add lowers to a call to `fmaf` per
+// lane. Haswell (AVX2 + FMA) is the x86-64 baseline here; ATTNLAB_GENERIC_CPU=1 builds
+// for any x86-64 (slower kernels). Other architectures (aarch64: FMA is in the base ISA)
+// get no CPU flag. The manifest is evaluated on the building machine, which is the
+// target for a native build.
+let genericCPU = ProcessInfo.processInfo.environment["ATTNLAB_GENERIC_CPU"].map { !$0.isEmpty && $0 != "0" } ?? false
+#if arch(x86_64)
+let cpuFlags: [String] = genericCPU ? [] : ["-target-cpu", "haswell"]
+#else
+let cpuFlags: [String] = []
+#endif
+let hotSettings: [SwiftSetting] = (cpuFlags.isEmpty ? [] : [.unsafeFlags(cpuFlags)]) + [
     .unsafeFlags(["-Ounchecked"], .when(configuration: .release)),
 ]
+// The executables check at start-up that the CPU has what the kernels were compiled for.
+let cpuCheckSettings: [SwiftSetting] = cpuFlags.isEmpty ? [] : [.define("ATTNLAB_NEEDS_AVX2_FMA")]
 
 let package = Package(
     name: "AttnLab",
@@ -30,6 +43,9 @@ let package = Package(
         .systemLibrary(name: "CMalloc"),
         // __builtin_prefetch, for the decode kernel's streaming over the KV cache.
         .systemLibrary(name: "CPrefetch"),
+        // Start-up check that the CPU has what the numerical modules were compiled for
+        // (compiled without CPU flags itself).
+        .target(name: "CPUCheck", swiftSettings: cpuCheckSettings),
         .target(name: "TensorCore", dependencies: ["CBLAS", "CMalloc"], exclude: ["README.md"], swiftSettings: hotSettings),
         .target(name: "NN", dependencies: ["TensorCore"], exclude: ["README.md"], swiftSettings: hotSettings),
         .target(name: "Attention", dependencies: ["TensorCore", "NN", "CPrefetch"], exclude: ["README.md"], swiftSettings: hotSettings),
@@ -44,14 +60,14 @@ let package = Package(
         .executableTarget(
             name: "attnlab",
             dependencies: [
-                "TensorCore", "NN", "Attention", "Models", "Tasks", "Training", "Harness",
+                "TensorCore", "NN", "Attention", "Models", "Tasks", "Training", "Harness", "CPUCheck",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             exclude: ["README.md"]
         ),
-        .executableTarget(name: "attnlab-bench", dependencies: ["TensorCore", "CBLAS", "Attention", "Models", "Tasks", "Training", "Harness"], exclude: ["README.md"], swiftSettings: hotSettings),
+        .executableTarget(name: "attnlab-bench", dependencies: ["TensorCore", "CBLAS", "Attention", "Models", "Tasks", "Training", "Harness", "CPUCheck"], exclude: ["README.md"], swiftSettings: hotSettings),
         .target(name: "TestSupport", dependencies: ["TensorCore"], path: "Tests/TestSupport", exclude: ["README.md"]),
-        .testTarget(name: "TensorCoreTests", dependencies: ["TensorCore", "TestSupport"]),
+        .testTarget(name: "TensorCoreTests", dependencies: ["TensorCore", "TestSupport", "CPUCheck"]),
         .testTarget(name: "NNTests", dependencies: ["NN", "TensorCore", "TestSupport"]),
         .testTarget(name: "AttentionTests", dependencies: ["Attention", "AttentionReference", "NN", "TensorCore", "TestSupport"]),
         .testTarget(name: "AttentionReferenceTests", dependencies: ["AttentionReference"]),

@@ -122,5 +122,18 @@ grep -q '^kv-cache-models,1,smoke,deepseek-v3,' "$RES/kv-cache-models.csv" 2>/de
 expect_ok "$BIN" merge kv-cache-models --profile smoke --results "$RES"
 grep -q 'kv-cache-models.csv: .* rows (unchanged)' "$WORK/out" || { echo "FAIL: a second merge rewrote the CSV: $(cat "$WORK/out")"; failures=$((failures + 1)); }
 
+# An x86-64 build for Haswell on a CPU without AVX2/FMA stops at start-up with a clear
+# message (a /proc/cpuinfo without them, bind-mounted in a private mount namespace; needs root).
+if [ "$(uname -m)" = x86_64 ] && printf 'flags\t\t: fpu sse sse2 avx\n' > "$WORK/cpuinfo" \
+   && unshare -m true 2>/dev/null; then
+  status=0
+  unshare -m sh -c "mount --bind '$WORK/cpuinfo' /proc/cpuinfo && exec '$BIN' variants" > "$WORK/out" 2> "$WORK/err" || status=$?
+  if [ "$status" -ne 2 ] || ! grep -q "lacks avx2, fma; rebuild for any x86-64 with: ATTNLAB_GENERIC_CPU=1" "$WORK/err"; then
+    echo "FAIL: an AVX2-less CPU: exit $status, $(cat "$WORK/err")"; failures=$((failures + 1))
+  fi
+else
+  echo "cli-check: skipped the CPU-feature check (needs x86-64 and unshare as root)"
+fi
+
 if [ "$failures" -gt 0 ]; then echo "cli-check: $failures failure(s)"; exit 1; fi
 echo "cli-check: all command-line checks passed"

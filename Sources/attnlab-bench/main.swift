@@ -7,6 +7,7 @@
 // plus one case below; the exhaustive switches make the compiler ask for the rest.
 // Time only release builds: `swift build -c release --product attnlab-bench`.
 
+import CPUCheck
 import Foundation
 import TensorCore
 
@@ -55,6 +56,7 @@ func printError(_ message: String) {
 }
 
 RuntimeEnvironment.apply()
+CPUCheck.requireBuildFeatures(program: "attnlab-bench")
 let argv = Array(CommandLine.arguments.dropFirst())
 guard let name = argv.first, !["-h", "--help", "help"].contains(name) else {
     print(topLevelUsage())

@@ -1,4 +1,5 @@
 import ArgumentParser
+import CPUCheck
 import Foundation
 import TensorCore
 
@@ -15,6 +16,7 @@ struct AttnLab: ParsableCommand {
     /// "error:" message naming the bad value and exits with status 2; help and
     /// --version exit 0 as usual.
     static func main() {
+        CPUCheck.requireBuildFeatures(program: "attnlab")
         RuntimeEnvironment.apply()
         MemoryTuning.keepFreedMemory()
         do {
