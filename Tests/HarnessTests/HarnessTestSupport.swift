@@ -67,7 +67,7 @@ func trainSpec(name: String = "tiny-train", variants: [String] = ["all"], seeds:
     return ["name": name, "version": 1, "kind": "train", "description": "test spec",
             "base": ["task": "mqar", "vocab": 64, "d_model": 16, "layers": 1, "heads": 4, "batch": 4, "lr": 0.003,
                      "warmup": 1, "steps": 2, "eval_every": 2, "eval_examples": 8, "target_accuracy": 1, "threads": 1],
-            "variant_base": ["gqa": ["kv_heads": 2], "swa": ["window": 8]],
+            "variant_base": ["gqa": ["kv_heads": 2], "swa": ["window": 8]], "knob_defaults": ["window": 8],
             "profiles": ["smoke": profile, "quick": profile, "paper": profile]]
 }
 

@@ -2,6 +2,7 @@
 // into the documented runs, and every kind of bad input is a HarnessError.badInput that
 // names the file, the bad value and the valid ones.
 
+import Attention
 import Foundation
 import Testing
 @testable import Harness
@@ -84,9 +85,26 @@ struct SpecLoadingTests {
         let dir = try TempDir()
         var spec = kvScalingSpec()
         spec["colour"] = "red"
-        expectBadInput(["unknown field 'colour'", "valid: base, description, kind, name, profiles, variant_base, version"]) {
+        expectBadInput(["unknown field 'colour'", "valid: base, description, kind, knob_defaults, name, profiles, variant_base, version"]) {
             _ = try load(spec, in: dir)
         }
+    }
+
+    @Test func knobDefaultsFillOnlyTheKnobsAMechanismTakes() throws {
+        let dir = try TempDir()
+        var spec = trainSpec()
+        spec["variant_base"] = ["gqa": ["kv_heads": 2]]
+        spec["knob_defaults"] = ["window": 6]
+        let runs = try load(spec, in: dir).runs(profile: .smoke)
+        for r in runs {
+            let v = try Variant.parse(r.variant)
+            #expect((r.parameters["window"] == "6") == v.knobs.contains(.window), "\(r.variant): \(r.parameters)")
+        }
+        // variant_base (or a profile) wins over the default.
+        spec["variant_base"] = ["gqa": ["kv_heads": 2], "swa": ["window": 3]]
+        #expect(try load(spec, in: dir).runs(profile: .smoke).first { $0.variant == "swa" }?.parameters["window"] == "3")
+        spec["knob_defaults"] = ["seq_len": 8]
+        expectBadInput(["knob_defaults.seq_len is not a mechanism knob", "valid: kv_heads, window"]) { _ = try load(spec, in: dir) }
     }
 
     @Test func unknownFieldInAProfile() throws {
