@@ -82,6 +82,7 @@ public struct Runner {
         summary.skipped = mine.count - todo.count
         log.line("\(spec.name) (\(profile.rawValue)\(slice.count > 1 ? ", shard \(slice.index)/\(slice.count)" : "")): \(mine.count) runs, \(summary.skipped) already done, \(todo.count) to run")
         guard !todo.isEmpty else { return summary }
+        if spec.kind == .train { for note in TrainingExperiment.sameModelNotes(runs) { log.line("note: \(note)") } }
         let lock = try RunLock(directory: "\(store.results)/shards")
         let provenance = Provenance.current()
         if spec.timed && provenance.build != "release" { log.line("warning: \(spec.name) is timed but this is a debug build; its timings mean nothing") }

@@ -85,6 +85,36 @@ enum TrainingExperiment {
         return r
     }
 
+    /// Mechanisms that train the very same model as another one in these runs: the same
+    /// reference family and the same resolved layer configuration (a GQA preset with as many
+    /// kv heads as the runs' query heads is MHA). Their results can only repeat the other's,
+    /// so `attnlab run` says so before spending the time.
+    static func sameModelNotes(_ runs: [RunSpec]) -> [String] {
+        struct Model: Equatable { var family: ReferenceFamily; var config: AttentionConfig; var layers: Int }
+        // A point: the parameters that are not a mechanism's knob or the learning rate.
+        let knobKeys = Set(Knob.allCases.map(\.specKey) + ["lr"])
+        var models: [String: [(variant: String, model: Model)]] = [:]
+        for run in runs {
+            guard let recipe = try? recipe(run), let config = try? recipe.variant.resolve(recipe.modelConfig().attention) else { continue }
+            let point = run.parameters.filter { !knobKeys.contains($0.key) }.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: ",")
+            let model = Model(family: recipe.variant.referenceFamily, config: config, layers: recipe.layers)
+            if !(models[point] ?? []).contains(where: { $0.variant == run.variant && $0.model == model }) {
+                models[point, default: []].append((run.variant, model))
+            }
+        }
+        var notes: Set<String> = []
+        for entries in models.values {
+            for (i, a) in entries.enumerated() {
+                for b in entries[(i + 1)...] where a.variant != b.variant && a.model == b.model {
+                    let c = a.model.config
+                    notes.insert("\(b.variant) trains the same model as \(a.variant) in \(runs[0].experiment) (\(c.numHeads) heads, \(c.numKVHeads) kv heads"
+                                 + (c.slidingWindow.map { ", window \($0)" } ?? "") + "): its results can only repeat \(a.variant)'s")
+                }
+            }
+        }
+        return notes.sorted()
+    }
+
     static func execute(_ run: RunSpec, context: RunContext) throws -> [Measurement] {
         let chosen = LearningRateChoice.isSelected(run) ? try LearningRateChoice.resolve(run, finished: context.finished) : nil
         if let chosen { context.progress.message("learning rate \(chosen), chosen on the validation set of the seed-\(run.parameters[LearningRateChoice.gridSeedParameter] ?? "?") grid") }

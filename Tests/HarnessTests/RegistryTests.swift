@@ -121,3 +121,24 @@ struct ClaimCatalogTests {
         }
     }
 }
+
+@Suite("Same model under two names")
+struct SameModelTests {
+    @Test func aPresetThatIsAnotherMechanismAtTheseSizesIsNamed() throws {
+        let dir = try TempDir()
+        // One query head: MQA's single kv head is MHA's.
+        var spec = trainSpec(variants: ["mha", "mqa", "swa"], set: ["heads": 1])
+        spec["variant_base"] = ["swa": ["window": 8]]
+        try dir.write("specs/same.json", try json(spec.merging(["name": "same"]) { $1 }))
+        let runs = try ExperimentSpec.load(path: dir.file("specs/same.json")).runs(profile: .smoke)
+        let notes = TrainingExperiment.sameModelNotes(runs)
+        #expect(notes == ["mqa trains the same model as mha in same (1 heads, 1 kv heads): its results can only repeat mha's"])
+        // With four heads they differ, and nothing is said.
+        #expect(TrainingExperiment.sameModelNotes(try trainSpecRuns(dir, heads: 4)).isEmpty)
+    }
+
+    private func trainSpecRuns(_ dir: TempDir, heads: Int) throws -> [RunSpec] {
+        try dir.write("specs/four.json", try json(trainSpec(name: "four", variants: ["mha", "mqa"], set: ["heads": heads])))
+        return try ExperimentSpec.load(path: dir.file("specs/four.json")).runs(profile: .smoke)
+    }
+}
