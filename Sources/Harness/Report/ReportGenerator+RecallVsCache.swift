@@ -37,7 +37,8 @@ extension ReportGenerator {
         numbers.add("RVCVocab", f.rows("accuracy").first?["vocab"] ?? "", "recall-vs-cache vocabulary")
         numbers.add("RVCFrontier", entries.filter { !dominated($0) }.map { "\(Self.label($0.variant)) (\($0.knob))" }.joined(separator: ", "),
                     "configurations on the Pareto frontier")
-        for (v, b) in bestPerVariant {
+        for v in seriesOrder(Array(bestPerVariant.keys)) {
+            let b = bestPerVariant[v]!
             numbers.add("RVCBest" + macroWord(v), mean(b.acc) * 100, decimals: 1, "\(v) best mean accuracy %")
             numbers.add("RVCBestCache" + macroWord(v), b.bytes / 4 / seq, decimals: 1, "\(v) state elements per token at its best")
         }
