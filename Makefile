@@ -163,7 +163,8 @@ $(README_OUT): $(GEN)/summary.md $(GEN)/kv-models.md $(GEN)/runtime.md $(GEN)/pe
 check-pipeline: build
 	scripts/check-pipeline.sh .build/debug/attnlab
 
-# Demonstrates docs/adding-a-variant.md in a scratch copy (a few minutes: a fresh build).
+# Demonstrates docs/adding-a-variant.md in a scratch copy: adds a mechanism, runs the whole
+# test suite and the smoke pipeline with it (about 10 minutes: a fresh build). CI runs it.
 check-extension: deps
 	scripts/check-adding-a-variant.sh
 
