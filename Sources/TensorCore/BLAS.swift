@@ -17,9 +17,22 @@ public enum BLAS {
     @TaskLocal public static var flopCounter: FLOPCounter?
 
     /// Sets the number of OpenBLAS threads (like OPENBLAS_NUM_THREADS, but at run time).
+    /// OpenBLAS's count is process-wide: while a `singleThreaded` region runs (on any
+    /// thread) the new count is recorded and applied when the last region exits, so a
+    /// caller cannot switch threading on under code that calls BLAS from its own threads.
     public static func setThreads(_ n: Int) {
         precondition(n >= 1, "OpenBLAS thread count \(n) must be at least 1")
-        openblas_set_num_threads(Int32(n))
+        singleThreadedLock.lock()
+        defer { singleThreadedLock.unlock() }
+        if singleThreadedDepth > 0 { threadsOutside = n } else { openblas_set_num_threads(Int32(n)) }
+    }
+
+    /// The count `setThreads` last asked for: what OpenBLAS uses outside `singleThreaded`
+    /// regions (inside one it runs on 1).
+    public static var requestedThreads: Int {
+        singleThreadedLock.lock()
+        defer { singleThreadedLock.unlock() }
+        return singleThreadedDepth > 0 ? threadsOutside : threads
     }
 
     private static let singleThreadedLock = NSLock()

@@ -112,7 +112,7 @@ struct DecodeKernelTests {
         config.slidingWindow = window > 0 ? window : nil
         var rng = Xoshiro256StarStar(seed: 77)
         let m = try v.make(config: config, rng: &rng)
-        let saved = BLAS.threads
+        let saved = BLAS.requestedThreads
         BLAS.setThreads(2)
         defer { BLAS.setThreads(saved) }
         let t = 2 * DecodeKernel.minKeysPerWorker + 252, prompt = t - 6

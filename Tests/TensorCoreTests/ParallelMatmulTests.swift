@@ -2,6 +2,7 @@
 // thread inside) against the plain serial loop, outputs and gradients, at odd shapes;
 // and the GEMM-folded scale (alpha) against a separate scaling op.
 
+import Foundation
 import Testing
 import TensorCore
 import TestSupport
@@ -85,5 +86,37 @@ struct ParallelMatmulTests {
         let threaded = matmulWithGrads(a, w, ta: true, tb: true, alpha: 1, upstream: upstream, workers: 2)
         let same = threaded.out == serial.out && threaded.ga == serial.ga && threaded.gb == serial.gb
         #expect(same, "shared-weight gradient depends on the worker count")
+    }
+}
+
+@Suite("OpenBLAS thread count", .serialized)
+struct BLASThreadCountTests {
+    /// A thread count set while another thread is inside a single-threaded region waits
+    /// for the region to end instead of switching OpenBLAS threading on under it.
+    @Test func setThreadsDuringASingleThreadedRegionAppliesAfterIt() {
+        let saved = BLAS.requestedThreads
+        defer { BLAS.setThreads(saved) }
+        BLAS.setThreads(1)
+        let entered = DispatchSemaphore(value: 0), set = DispatchSemaphore(value: 0)
+        // Written on the other thread before `done` is signalled, read after waiting for it.
+        final class Seen: @unchecked Sendable { var counts: [Int] = [] }
+        let inside = Seen()
+        let done = DispatchSemaphore(value: 0)
+        Thread.detachNewThread {
+            BLAS.singleThreaded {
+                entered.signal()
+                set.wait()
+                inside.counts.append(BLAS.threads)          // still 1: the region's promise
+                inside.counts.append(BLAS.requestedThreads) // the count asked for, pending
+            }
+            done.signal()
+        }
+        entered.wait()
+        BLAS.setThreads(2)
+        set.signal()
+        done.wait()
+        #expect(inside.counts == [1, 2])
+        // (Other suites may be inside a region of their own right now; the count stands.)
+        #expect(BLAS.requestedThreads == 2, "the count asked for during the region applies after it")
     }
 }
