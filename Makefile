@@ -3,7 +3,7 @@
 #               end-to-end check of the pipeline on the smoke profile
 #   make all    install what is missing, build, run the missing experiment shards,
 #               then figures, tables, numbers and paper/report.pdf
-# Also: make experiments | report | figures | bench | bench-peers | check-extension | clean.
+# Also: make experiments | report | figures | bench | bench-peers | check-extension | test-asan | test-tsan | clean.
 # PROFILE=smoke or PROFILE=quick writes every output under out/<profile>/ instead.
 #
 # Missing system packages are installed by scripts/install-deps.sh (apt-get, as root).
@@ -66,7 +66,7 @@ GENERATED    := numbers.tex series.gp kv-models.tex table1.tex summary.tex mqar.
                 summary.md kv-models.md runtime.md peers.md prefill-slopes.csv perf.csv peers.tex perf.tex perf.md
 
 .PHONY: all test build release experiments report figures readme bench bench-peers deps deps-all clean help \
-        check-extension check-pipeline check-clusters $(addprefix run-,$(EXPERIMENTS))
+        check-extension check-pipeline check-clusters test-asan test-tsan $(addprefix run-,$(EXPERIMENTS))
 
 # One line at the end of a per-profile run saying where its outputs went: from the last goal
 # given (all when none), and from all rather than from its phases.
@@ -102,6 +102,15 @@ test: deps-all
 	$(SWIFT) test
 	scripts/cli-check.sh .build/debug/attnlab
 	scripts/check-pipeline.sh .build/debug/attnlab
+
+# The suites under the sanitizers, each in a build directory of its own (a fresh build:
+# many minutes). SANITIZER_FILTER narrows the suites, e.g. the threaded kernels:
+#   make test-tsan SANITIZER_FILTER='ParallelMatmul|DecodeKernel|PrefillKernel|CausalAttention|Conformance'
+SANITIZER_FILTER ?=
+test-asan: deps
+	$(SWIFT) test --sanitize=address --build-path .build-asan $(if $(SANITIZER_FILTER),--filter '$(SANITIZER_FILTER)')
+test-tsan: deps
+	$(SWIFT) test --sanitize=thread --build-path .build-tsan $(if $(SANITIZER_FILTER),--filter '$(SANITIZER_FILTER)')
 
 # --- experiments: missing shards only, then merge (an unchanged CSV keeps its timestamp) ---
 experiments: $(addprefix run-,$(EXPERIMENTS))
