@@ -135,5 +135,22 @@ else
   echo "cli-check: skipped the CPU-feature check (needs x86-64 and unshare as root)"
 fi
 
+# A disk that fills up during a sweep (a 24 KiB tmpfs in a private mount namespace; needs
+# root): the sweep stops at the first shard it cannot write, with a message, keeping the
+# finished shards whole and leaving no partial one.
+if unshare -m true 2>/dev/null; then
+  mkdir -p "$WORK/tiny"
+  status=0
+  unshare -m sh -c "mount -t tmpfs -o size=24k tmpfs '$WORK/tiny' && '$BIN' run kv-cache-scaling --profile smoke --results '$WORK/tiny/results' > '$WORK/out' 2> '$WORK/err';
+    s=\$?; find '$WORK/tiny' -name '*.tmp-*' > '$WORK/partial'; ls '$WORK/tiny/results/shards/kv-cache-scaling/smoke' | grep -c '\.csv\$' > '$WORK/count'; exit \$s" || status=$?
+  if [ "$status" -eq 0 ] || ! grep -q "No space left on device; stopped the sweep after" "$WORK/err" || [ -s "$WORK/partial" ] \
+     || [ "$(cat "$WORK/count")" -ge 12 ]; then
+    echo "FAIL: a full disk during a sweep: exit $status, $(tail -2 "$WORK/err"), partial: $(cat "$WORK/partial"), shards $(cat "$WORK/count")"
+    failures=$((failures + 1))
+  fi
+else
+  echo "cli-check: skipped the full-disk check (needs unshare as root)"
+fi
+
 if [ "$failures" -gt 0 ]; then echo "cli-check: $failures failure(s)"; exit 1; fi
 echo "cli-check: all command-line checks passed"

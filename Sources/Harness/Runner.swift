@@ -129,6 +129,13 @@ public struct Runner {
                 } catch let error as WaitingForRuns {
                     waiting.append(run)
                     log.line("\(label): deferred, \(error.description)")
+                } catch let error as AtomicFileError {
+                    // The results directory cannot take a shard (a full disk, a read-only or
+                    // vanished directory): every later run would train for nothing. Stop; the
+                    // finished shards are whole, and a rerun resumes from them.
+                    log.line("\(label): FAILED: \(error.description)")
+                    throw HarnessError.failed("\(spec.name): \(error.description); stopped the sweep after \(summary.ran) finished run(s), "
+                        + "which are kept (no partial shard is written). Free space or fix the directory, then rerun to resume.")
                 } catch let error as HarnessError {
                     if case .badInput = error { throw error }
                     summary.failed.append((run.key, error.description))

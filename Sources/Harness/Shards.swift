@@ -26,8 +26,10 @@ public struct ShardStore: Sendable {
         "\(directory(run.experiment, profile))/.\(run.key).claim"
     }
 
+    /// A shard is a regular file (whatever else sits at its path does not finish the run).
     public func isFinished(_ run: RunSpec, _ profile: Profile) -> Bool {
-        FileManager.default.fileExists(atPath: path(run, profile))
+        var isDirectory: ObjCBool = false
+        return FileManager.default.fileExists(atPath: path(run, profile), isDirectory: &isDirectory) && !isDirectory.boolValue
     }
 
     /// Shards of a profile that no run of `spec` writes any more (after a spec's version, a

@@ -41,6 +41,31 @@ struct RunnerMergeTests {
         #expect(try runner.run(spec, profile: .quick).ran == 12)
     }
 
+    /// A shard that cannot be written (here: its path is taken by a directory, as a full
+    /// disk or a read-only directory would refuse it) stops the sweep with a clear error,
+    /// keeps the finished shards and leaves no partial one; the rerun resumes.
+    @Test func aShardThatCannotBeWrittenStopsTheSweepAndTheRerunResumes() throws {
+        let (_, spec, store) = try setUp("nowrite")
+        let runs = try spec.runs(profile: .smoke)
+        let blocked = store.path(runs[3], .smoke)
+        try FileManager.default.createDirectory(atPath: blocked, withIntermediateDirectories: true)
+        let log = CollectingLog()
+        #expect {
+            try Runner(store: store, log: log).run(spec, profile: .smoke)
+        } throws: { error in
+            let text = "\(error)"
+            return text.contains("cannot write") && text.contains("stopped the sweep") && text.contains("rerun to resume")
+        }
+        let dir = store.directory(spec.name, .smoke)
+        let files = try FileManager.default.contentsOfDirectory(atPath: dir)
+        #expect(!files.contains { $0.contains(".tmp-") }, "a partial shard was left: \(files)")
+        let written = files.filter { $0.hasSuffix(".csv") && !$0.hasPrefix(".") }.count - 1  // the blocking directory ends in .csv
+        #expect(written < runs.count - 1, "the sweep went on after the failed write")
+        try FileManager.default.removeItem(atPath: blocked)
+        let rerun = try Runner(store: store, log: CollectingLog()).run(spec, profile: .smoke)
+        #expect(rerun.skipped == written && rerun.ran == runs.count - written && rerun.failed.isEmpty)
+    }
+
     @Test func mergeIsDeterministicAndLeavesAnUnchangedFileAlone() throws {
         let (_, spec, store) = try setUp("merge")
         try Runner(store: store, log: CollectingLog()).run(spec, profile: .smoke)
