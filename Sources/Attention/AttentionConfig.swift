@@ -14,6 +14,12 @@ public struct AttentionConfig: Codable, Sendable, Equatable {
     public var headDim: Int
     /// w: sliding window in tokens (token t sees t−w+1 … t); nil = unbounded.
     public var slidingWindow: Int?
+    /// s: attention sinks, the first s tokens visible to every query beyond the window
+    /// (StreamingLLM). Applied by the training op; the inference paths refuse s > 0 until
+    /// they apply it too (see `validateSoftmax`).
+    public var attentionSinks: Int = 0
+    /// Which keys each query sees, as every attention path applies it.
+    public var attentionMask: AttentionMask { AttentionMask(window: slidingWindow, sinks: attentionSinks) }
     /// RoPE base θ.
     public var ropeTheta: Double
     /// RoPE pairing: half-split (Llama's rotate_half, the default) or interleaved.
@@ -35,7 +41,7 @@ public struct AttentionConfig: Codable, Sendable, Equatable {
 
     enum CodingKeys: String, CodingKey {
         case hiddenSize = "hidden_size", numHeads = "num_attention_heads", numKVHeads = "num_key_value_heads"
-        case headDim = "head_dim", slidingWindow = "sliding_window", ropeTheta = "rope_theta"
+        case headDim = "head_dim", slidingWindow = "sliding_window", attentionSinks = "attention_sinks", ropeTheta = "rope_theta"
         case ropePairing = "rope_pairing", linearFeatureDim = "linear_feature_dim"
         case kvLoraRank = "kv_lora_rank", qLoraRank = "q_lora_rank", qkNopeHeadDim = "qk_nope_head_dim"
         case qkRopeHeadDim = "qk_rope_head_dim", vHeadDim = "v_head_dim", rmsNormEps = "rms_norm_eps"
@@ -92,6 +98,7 @@ public struct AttentionConfig: Codable, Sendable, Equatable {
             vHeadDim: try c.decodeIfPresent(Int.self, forKey: .vHeadDim),
             rmsNormEps: try c.decodeIfPresent(Float.self, forKey: .rmsNormEps) ?? 1e-6
         )
+        attentionSinks = try c.decodeIfPresent(Int.self, forKey: .attentionSinks) ?? 0
     }
 }
 
@@ -125,6 +132,11 @@ extension AttentionConfig {
             throw fail("num_key_value_heads", numKVHeads, "must divide num_attention_heads = \(numHeads); valid: \(divisors)")
         }
         if let w = slidingWindow, w < 1 { throw fail("sliding_window", w, "must be at least 1 token") }
+        if attentionSinks < 0 { throw fail("attention_sinks", attentionSinks, "must be at least 0") }
+        if attentionSinks > 0 {
+            throw fail("attention_sinks", attentionSinks,
+                       "the training op applies sinks, but prefill, decode and the caches do not yet; valid: 0")
+        }
     }
 
     func validateLinear() throws {

@@ -56,7 +56,7 @@ public final class SoftmaxAttention: AttentionMechanism {
         // softmax(q kᵀ/√D + mask) v as one op that skips the masked key blocks (the fast path
         // of matmul → softmax(mask:) → matmul, tested against it).
         let o = Tensor.causalAttention(q: qGroups, k: k, v: v, scale: 1 / Float(d).squareRoot(),
-                                       window: config.slidingWindow)               // [B, G, r·T, D]
+                                       mask: config.attentionMask)                 // [B, G, r·T, D]
             .reshaped([b, h, t, d]).permuted([0, 2, 1, 3]).reshaped([b, t, h * d])  // [B, T, H·D]
         return oProj(o)
     }

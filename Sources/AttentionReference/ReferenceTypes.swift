@@ -17,6 +17,8 @@ public struct ReferenceConfig: Sendable, Codable, Equatable {
     public var headDim: Int
     /// Sliding window w (nil = full causal): token t attends to t−w+1 … t.
     public var window: Int?
+    /// Attention sinks s: tokens 0 … s−1 stay visible to every later token beyond the window.
+    public var sinks: Int = 0
     /// RoPE base θ.
     public var ropeBase: Double
     /// false = half-split pairs (x[i], x[i + D/2]) as HF Llama `rotate_half`; true = pairs (x[2i], x[2i+1]).

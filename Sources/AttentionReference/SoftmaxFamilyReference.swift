@@ -60,9 +60,10 @@ extension ReferenceAttention {
             }
 
             for t in 0..<length {
-                // Keys visible to token t: causal, and at most w of them with a window.
+                // Keys visible to token t: causal, and at most w of them with a window, plus the
+                // first s tokens (attention sinks) where the window has moved past them.
                 let firstKey = config.window.map { max(0, t - $0 + 1) } ?? 0
-                let keys = Array(firstKey...t)
+                let keys = Array(0..<min(config.sinks, firstKey)) + Array(firstKey...t)
                 var concatHD = [Double]()  // [H·D]
                 for h in 0..<H {
                     let g = h / queryHeadsPerKVHead

@@ -1,10 +1,11 @@
-// Causal (optionally windowed) softmax attention as one differentiable op, for training:
+// Masked softmax attention as one differentiable op, for training:
 //
 //   out = softmax(scale · Q Kᵀ + mask) · V   per leading index (batch, kv group),
 //
 // q: [..., r·T, D] (the r query heads of a kv group stacked as rows: row i sits at
 // position i mod T), k: [..., T, D], v: [..., T, Dv] → out [..., r·T, Dv].
-// mask: key s visible to the query at position p iff s ≤ p, and with a window w also s > p − w.
+// mask: an AttentionMask (causal; a window of the last w keys; attention sinks), so a row
+// sees at most two segments of keys, the sinks and the recent keys.
 //
 // The fast path of the composition matmul(alpha:) → softmax(mask:) → matmul, which it must
 // match, outputs and gradients (CausalAttentionTests). Query rows go in blocks of
@@ -18,7 +19,11 @@ extension Tensor {
     /// GEMMs efficient. 64 → 5/8 of the full products at T = 256.
     public static let causalAttentionQueryBlock = 64
 
-    public static func causalAttention(q: Tensor, k: Tensor, v: Tensor, scale: Float, window: Int? = nil) -> Tensor {
+    public static func causalAttention(q: Tensor, k: Tensor, v: Tensor, scale: Float, window: Int?) -> Tensor {
+        causalAttention(q: q, k: k, v: v, scale: scale, mask: AttentionMask(window: window))
+    }
+
+    public static func causalAttention(q: Tensor, k: Tensor, v: Tensor, scale: Float, mask: AttentionMask = .causal) -> Tensor {
         precondition(q.rank >= 2 && k.rank == q.rank && v.rank == q.rank,
                      "causalAttention needs q, k, v of one rank ≥ 2, got \(q.shape), \(k.shape), \(v.shape)")
         let lead = Array(q.shape.dropLast(2))
@@ -29,27 +34,27 @@ extension Tensor {
         precondition(v.shape[v.rank - 2] == t && q.shape[q.rank - 1] == d && (t > 0 ? rows % t == 0 : rows == 0),
                      "causalAttention shapes: q \(q.shape) must be [..., r·T, D] for k \(k.shape), v \(v.shape)")
         precondition(d > 0 && dv > 0, "causalAttention head dims must be positive, got D \(d), Dv \(dv)")
-        if let window { precondition(window >= 1, "causalAttention window \(window) must be at least 1") }
         let slices = lead.product, qb = causalAttentionQueryBlock
         let out = Tensor.uninitialized(lead + [rows, dv])
 
-        // One query block: rows i0 ..< i0 + nq at positions t0 ..< t0 + nq; keys lo ... t0 + nq − 1.
+        // One query block: rows i0 ..< i0 + nq at positions t0 ..< t0 + nq; keys lo ... t0 + nq − 1
+        // (from 0 when a row of the block sees sinks beyond its window: the gap is zeroed).
         struct QueryBlock { let i0, t0, nq, lo, nk: Int }
         var blocks: [QueryBlock] = []
         if t > 0 {
             for head in 0..<(rows / t) {
                 for t0 in stride(from: 0, to: t, by: qb) {
                     let nq = Swift.min(qb, t - t0)
-                    let lo = window.map { Swift.max(0, t0 - $0 + 1) } ?? 0
+                    let lo = mask.sinkEnd(query: t0 + nq - 1) > 0 ? 0 : mask.recentStart(query: t0)
                     blocks.append(QueryBlock(i0: head * t + t0, t0: t0, nq: nq, lo: lo, nk: t0 + nq - lo))
                 }
             }
         }
-        // Visible columns of row ii of a block, relative to its first key lo.
-        func visible(_ blk: QueryBlock, _ ii: Int) -> (a: Int, b: Int) {
+        // Visible columns of row ii of a block, relative to its first key lo: the recent keys
+        // a ... b and the sinks 0 ..< sinkEnd (empty unless lo = 0 and the window has moved on).
+        func visible(_ blk: QueryBlock, _ ii: Int) -> (a: Int, b: Int, sinkEnd: Int) {
             let p = blk.t0 + ii
-            let first = window.map { Swift.max(blk.lo, p - $0 + 1) } ?? blk.lo
-            return (first - blk.lo, p - blk.lo)
+            return (Swift.max(blk.lo, mask.recentStart(query: p)) - blk.lo, p - blk.lo, Swift.max(0, mask.sinkEnd(query: p) - blk.lo))
         }
         // The probabilities, kept for the backward: [..., r·T, T], of which only each block's
         // key range lo ... t0 + nq − 1 is written (zeros at masked places) and read.
@@ -74,11 +79,15 @@ extension Tensor {
                                               a: qS + blk.i0 * d, lda: d, b: kS + blk.lo * d, ldb: d, c: pBlk, ldc: t)
                                     for ii in 0..<blk.nq {
                                         let row = pBlk + ii * t
-                                        let (a, b) = visible(blk, ii)
-                                        let m = VectorMath.max(row + a, count: b - a + 1)
-                                        let total = VectorMath.expShiftedSum(row + a, count: b - a + 1, shift: m)
+                                        let (a, b, e) = visible(blk, ii)
+                                        // A softmax over the sinks 0 ..< e and the recent keys a ... b.
+                                        var m = VectorMath.max(row + a, count: b - a + 1)
+                                        if e > 0 { m = Swift.max(m, VectorMath.max(row, count: e)) }
+                                        var total = VectorMath.expShiftedSum(row + a, count: b - a + 1, shift: m)
+                                        if e > 0 { total += VectorMath.expShiftedSum(row, count: e, shift: m) }
                                         VectorMath.scale(row + a, n: b - a + 1, by: 1 / total)
-                                        if a > 0 { row.update(repeating: 0, count: a) }
+                                        if e > 0 { VectorMath.scale(row, n: e, by: 1 / total) }
+                                        if a > e { (row + e).update(repeating: 0, count: a - e) }
                                         if b + 1 < blk.nk { (row + b + 1).update(repeating: 0, count: blk.nk - b - 1) }
                                     }
                                     // out_blk = P_blk · V[lo...]
