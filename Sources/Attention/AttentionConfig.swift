@@ -123,7 +123,7 @@ extension AttentionConfig {
         if !(rmsNormEps >= 0) || !rmsNormEps.isFinite { throw fail("rms_norm_eps", rmsNormEps, "must be a finite number ≥ 0") }
     }
 
-    /// The softmax family: G divides H, D even (RoPE pairs), window ≥ 1.
+    /// The softmax family: G divides H, D even (RoPE pairs), window ≥ 1, sinks only with a window.
     func validateSoftmax() throws {
         try validateCommon()
         if headDim < 2 || headDim % 2 != 0 { throw fail("head_dim", headDim, "must be even and at least 2 (RoPE rotates pairs)") }
@@ -133,9 +133,9 @@ extension AttentionConfig {
         }
         if let w = slidingWindow, w < 1 { throw fail("sliding_window", w, "must be at least 1 token") }
         if attentionSinks < 0 { throw fail("attention_sinks", attentionSinks, "must be at least 0") }
-        if attentionSinks > 0 {
+        if attentionSinks > 0 && slidingWindow == nil {
             throw fail("attention_sinks", attentionSinks,
-                       "the training op applies sinks, but prefill, decode and the caches do not yet; valid: 0")
+                       "sinks are kept beyond a sliding window, and there is none (sliding_window null); valid: 0")
         }
     }
 

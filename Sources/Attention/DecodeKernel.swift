@@ -8,8 +8,9 @@
 // row: ≈ 4 and 7.6 FLOP per byte) need the FMA units too, so heads sharing a row go
 // through register-blocked micro-kernels (4 heads × 3 keys for scores, 4 heads × 24
 // columns for values) with sums held in registers. No BLAS, no allocation per step (the
-// workspace is the caller's). The keys may sit in two contiguous segments (a sliding
-// window's ring buffer after it wraps), attended in position order without copying.
+// workspace is the caller's). The keys may sit in up to three contiguous segments
+// (attention sinks, then a sliding window's ring buffer in two pieces after it wraps),
+// attended in position order without copying.
 // With several workers the keys are split into contiguous ranges, one per worker, and
 // the partial results are merged exactly as the online softmax merges chunks; the split
 // depends only on n and the worker count, so a thread count gives fixed numbers.
@@ -25,6 +26,36 @@ struct KVSegment {
     var k: UnsafePointer<Float>
     var v: UnsafePointer<Float>
     var count: Int
+}
+
+/// Up to three segments attended in order, held inline (no allocation per decode step);
+/// empty or absent segments are dropped.
+struct KVSegments {
+    private var a, b, c: KVSegment?
+    /// Rows in all segments together.
+    let count: Int
+
+    init(_ first: KVSegment?, _ second: KVSegment? = nil, _ third: KVSegment? = nil) {
+        var kept: (KVSegment?, KVSegment?, KVSegment?) = (nil, nil, nil)
+        var n = 0, total = 0
+        for s in [first, second, third] {
+            guard let s, s.count > 0 else { continue }
+            switch n { case 0: kept.0 = s; case 1: kept.1 = s; default: kept.2 = s }
+            n += 1
+            total += s.count
+        }
+        (a, b, c) = kept
+        count = total
+    }
+
+    /// Calls `body` with each segment and the number of rows before it.
+    @inline(__always) func forEach(_ body: (KVSegment, Int) -> Void) {
+        guard let a else { return }
+        body(a, 0)
+        guard let b else { return }
+        body(b, a.count)
+        if let c { body(c, a.count + b.count) }
+    }
 }
 
 enum DecodeKernel {
@@ -44,15 +75,15 @@ enum DecodeKernel {
     /// thread knob), fewer when the keys are few.
     static func workers(keys n: Int) -> Int { max(1, min(BLAS.threads, n / minKeysPerWorker)) }
 
-    /// q [H, dk] (head h at q + h·dk) attends over the rows of `first` then `second`
-    /// (position order); out [H, dv] (head h at out + h·dv). Query head h reads kv head
+    /// q [H, dk] (head h at q + h·dk) attends over the rows of the segments (in position
+    /// order); out [H, dv] (head h at out + h·dv). Query head h reads kv head
     /// h / (H/G). `scores` are scale · q·k. `workspace` holds at least `workspaceCount`.
     static func attend(
         q: UnsafePointer<Float>, heads: Int, kvHeads: Int, keyDim dk: Int, valueDim dv: Int,
-        first: KVSegment, second: KVSegment?, ldk: Int, ldv: Int, scale: Float,
+        segments: KVSegments, ldk: Int, ldv: Int, scale: Float,
         out: UnsafeMutablePointer<Float>, workspace: UnsafeMutablePointer<Float>, workers requested: Int? = nil
     ) {
-        let n = first.count + (second?.count ?? 0)
+        let n = segments.count
         precondition(n >= 1, "decode over no keys")
         let nw = max(1, min(requested ?? workers(keys: n), n))
         // The products' FLOPs, as BLAS.gemm counts them: scores 2·dk and values 2·dv per (head, key).
@@ -70,16 +101,11 @@ enum DecodeKernel {
             for h in 0..<heads { m[h] = -.infinity; l[h] = 0 }
             for i in 0..<(heads * dv) { acc[i] = 0 }
             // The part of [lo, hi) in each segment.
-            let a0 = min(lo, first.count), a1 = min(hi, first.count)
-            if a0 < a1 {
-                range(qs: qs, heads: heads, kvHeads: kvHeads, dk: dk, dv: dv, k: first.k + a0 * ldk, v: first.v + a0 * ldv,
-                      count: a1 - a0, ldk: ldk, ldv: ldv, m: m, l: l, acc: acc, scores: scores)
-            }
-            if let second {
-                let b0 = max(lo, first.count) - first.count, b1 = max(hi, first.count) - first.count
-                if b0 < b1 {
-                    range(qs: qs, heads: heads, kvHeads: kvHeads, dk: dk, dv: dv, k: second.k + b0 * ldk, v: second.v + b0 * ldv,
-                          count: b1 - b0, ldk: ldk, ldv: ldv, m: m, l: l, acc: acc, scores: scores)
+            segments.forEach { segment, before in
+                let a0 = min(max(lo - before, 0), segment.count), a1 = min(max(hi - before, 0), segment.count)
+                if a0 < a1 {
+                    range(qs: qs, heads: heads, kvHeads: kvHeads, dk: dk, dv: dv, k: segment.k + a0 * ldk, v: segment.v + a0 * ldv,
+                          count: a1 - a0, ldk: ldk, ldv: ldv, m: m, l: l, acc: acc, scores: scores)
                 }
             }
         }

@@ -1,7 +1,8 @@
-// Causal (optionally windowed) prefill attention of one query head, fused in the manner
-// of FlashAttention (Dao et al. 2022): query blocks against key blocks, the scores of a
-// block pair held in cache-sized tiles, an online softmax (running max m, sum l and
-// unnormalised output O per row), and never a [rows, keys] score matrix in memory.
+// Causal prefill attention of one query head under an AttentionMask (a window, sinks),
+// fused in the manner of FlashAttention (Dao et al. 2022): query blocks against key
+// blocks, the scores of a block pair held in cache-sized tiles, an online softmax (running
+// max m, sum l and unnormalised output O per row), and never a [rows, keys] score matrix
+// in memory.
 //
 // Why not two BLAS calls per query block (SoftmaxKernel's general path): with a 64-wide
 // inner dimension, OpenBLAS spends a fifth of prefill packing the keys again for every
@@ -16,8 +17,8 @@
 //   O_i ← e^(m_i − m_i') O_i + Σ_j P[i, j] v_j    6 × 16 tiles, inner loop over the keys
 //   out_i = O_i / l_i
 //
-// Masked scores (keys after the row, or before its window) get probability 0, exactly as
-// the two-pass kernel zeros them. Requires dv to be a multiple of 16 (value panels); other
+// Masked scores (keys after the row, or outside its window and sinks) get probability 0,
+// exactly as the two-pass kernel zeros them. Requires dv to be a multiple of 16 (value panels); other
 // shapes take the BLAS path.
 
 import Foundation
@@ -43,18 +44,21 @@ enum FlashPrefillKernel {
         return keys * (dk + dv) + blockRows * (dk + blockKeys + dv + 2)
     }
 
-    /// One query head: rows q_i (i < t, row stride ldq) at positions p0 + i attend over keys
-    /// k_j / values v_j (row strides ldk, ldv) at positions firstKeyPosition + j; out_i (row
-    /// stride ldo). `workspace` holds at least `workspaceCount` floats.
+    /// One query head: rows q_i (i < t, row stride ldq) at positions p0 + i attend over the
+    /// `keyCount` key rows k_j / value rows v_j (row strides ldk, ldv) laid out as
+    /// `KeyRows(mask:firstKeyPosition:)` says; out_i (row stride ldo). `workspace` holds at
+    /// least `workspaceCount` floats.
     static func attendHead(
         q: UnsafePointer<Float>, ldq: Int, k: UnsafePointer<Float>, ldk: Int, v: UnsafePointer<Float>, ldv: Int,
         out: UnsafeMutablePointer<Float>, ldo: Int, t: Int, p0: Int, firstKeyPosition: Int, keyCount: Int,
-        keyDim dk: Int, valueDim dv: Int, window: Int?, scale: Float, workspace: UnsafeMutablePointer<Float>
+        keyDim dk: Int, valueDim dv: Int, mask: AttentionMask, scale: Float, workspace: UnsafeMutablePointer<Float>
     ) {
         precondition(supports(valueDim: dv), "fused prefill needs dv a multiple of \(tileCols), got \(dv)")
-        // Keys any row sees start at kLo (the first row's window start).
-        let kLo = window.map { max(firstKeyPosition, p0 - $0 + 1) } ?? firstKeyPosition
-        let nKeys = p0 + t - kLo                         // keys kLo ... last row
+        let rows = KeyRows(mask: mask, firstKeyPosition: firstKeyPosition)
+        // Rows any query sees start at kLo: the first query's window start, or row 0 when the
+        // last query sees sinks beyond its window. Packed key j is row kLo + j.
+        let kLo = rows.visibleRows(query: p0 + t - 1).sinkEnd > 0 ? 0 : rows.visibleRows(query: p0).first
+        let nKeys = keyCount - kLo                       // rows kLo ... last query
         let nPadded = roundUp(nKeys, tileCols)
         let kPacked = workspace                          // [nPadded/16][dk][16]
         let vPacked = kPacked + nPadded * dk             // [dv/16][nPadded][16]
@@ -63,7 +67,7 @@ enum FlashPrefillKernel {
         let acc = scores + blockRows * blockKeys         // [blockRows][dv]
         let rowMax = acc + blockRows * dv                // [blockRows]
         let rowSum = rowMax + blockRows                  // [blockRows]
-        pack(k: k + (kLo - firstKeyPosition) * ldk, ldk: ldk, v: v + (kLo - firstKeyPosition) * ldv, ldv: ldv,
+        pack(k: k + kLo * ldk, ldk: ldk, v: v + kLo * ldv, ldv: ldv,
              count: nKeys, padded: nPadded, dk: dk, dv: dv, kPacked: kPacked, vPacked: vPacked)
 
         var flops = 0.0
@@ -71,7 +75,7 @@ enum FlashPrefillKernel {
         while i0 < t {
             let nq = min(blockRows, t - i0)
             let nqTiles = roundUp(nq, tileRows)
-            let firstRow = p0 + i0, lastRow = firstRow + nq - 1
+            let firstRow = p0 + i0
             // The block's queries, scaled; padding rows are zero (their outputs are dropped).
             for i in 0..<nqTiles {
                 let dst = qBlock + i * dk
@@ -84,12 +88,9 @@ enum FlashPrefillKernel {
             }
             for i in 0..<nqTiles { rowMax[i] = -.infinity; rowSum[i] = 0 }
             acc.update(repeating: 0, count: nqTiles * dv)
-            // Key blocks from the first row's window start (panel aligned) to the last row.
-            let lo = window.map { max(kLo, firstRow - $0 + 1) } ?? kLo
-            var j0 = (lo - kLo) / tileCols * tileCols     // offset into the packed keys
-            let jEnd = lastRow - kLo + 1
-            while j0 < jEnd {
-                let nk = min(blockKeys, jEnd - j0)
+
+            /// Key block j0 ..< j0 + nk of the packed keys against the query block.
+            func keyBlock(_ j0: Int, _ nk: Int) {
                 let nkTiles = roundUp(nk, tileCols)
                 // S = Q Kᵀ over the block's panels.
                 for r in stride(from: 0, to: nqTiles, by: tileRows) {
@@ -99,17 +100,18 @@ enum FlashPrefillKernel {
                     }
                 }
                 flops += 2 * Double(nqTiles * nkTiles * dk)
-                // Online softmax per row over the block's visible keys.
+                // Online softmax per row over the block's visible keys (sinks, then recent).
                 for i in 0..<nq {
-                    let p = firstRow + i
-                    let first = window.map { max(kLo, p - $0 + 1) } ?? kLo
+                    let seen = rows.visibleRows(query: firstRow + i)
                     let row = scores + i * blockKeys
-                    let a = max(0, first - kLo - j0), b = min(nkTiles - 1, p - kLo - j0)  // visible a ... b
-                    if a > b {
+                    let local = 0..<nk, shift = kLo + j0
+                    let sinks = (-shift..<(seen.sinkEnd - shift)).clamped(to: local)
+                    let recent = ((seen.first - shift)..<(seen.last + 1 - shift)).clamped(to: local)
+                    if sinks.isEmpty && recent.isEmpty {
                         row.update(repeating: 0, count: nkTiles)
                         continue
                     }
-                    let m = max(rowMax[i], VectorMath.max(row + a, count: b - a + 1))
+                    let m = max(rowMax[i], SoftmaxKernel.maskedMax(row, sinks, recent))
                     if m != rowMax[i] {
                         // Rescale what is held so far (e^(−inf) = 0 before the first key).
                         let beta = Foundation.exp(rowMax[i] - m)
@@ -117,9 +119,7 @@ enum FlashPrefillKernel {
                         VectorMath.scale(acc + i * dv, n: dv, by: beta)
                         rowMax[i] = m
                     }
-                    rowSum[i] += VectorMath.expShiftedSum(row + a, count: b - a + 1, shift: m)
-                    if a > 0 { row.update(repeating: 0, count: a) }
-                    if b + 1 < nkTiles { (row + b + 1).update(repeating: 0, count: nkTiles - b - 1) }
+                    rowSum[i] += SoftmaxKernel.maskedExp(row, count: nkTiles, sinks, recent, shift: m)
                 }
                 // Padding rows: probabilities 0.
                 for i in nq..<nqTiles { (scores + i * blockKeys).update(repeating: 0, count: nkTiles) }
@@ -131,7 +131,28 @@ enum FlashPrefillKernel {
                     }
                 }
                 flops += 2 * Double(nqTiles * nkTiles * dv)
-                j0 += nk
+            }
+            /// Key blocks over the packed keys lo ..< end (lo panel aligned).
+            func keyBlocks(from lo: Int, to end: Int) {
+                var j0 = lo
+                while j0 < end {
+                    let nk = min(blockKeys, end - j0)
+                    keyBlock(j0, nk)
+                    j0 += nk
+                }
+            }
+            // The keys the block's rows see: the sinks of its last row (if beyond the
+            // window), then from its first row's window start (panel aligned) to its last
+            // row; one pass where the two meet.
+            let lastSeen = rows.visibleRows(query: firstRow + nq - 1)
+            let sinkEnd = max(0, lastSeen.sinkEnd - kLo)
+            let recentLo = (rows.visibleRows(query: firstRow).first - kLo) / tileCols * tileCols
+            let jEnd = lastSeen.last - kLo + 1
+            if sinkEnd > 0 && roundUp(sinkEnd, tileCols) < recentLo {
+                keyBlocks(from: 0, to: sinkEnd)
+                keyBlocks(from: recentLo, to: jEnd)
+            } else {
+                keyBlocks(from: sinkEnd > 0 ? 0 : recentLo, to: jEnd)
             }
             for i in 0..<nq {
                 let inv = 1 / rowSum[i]

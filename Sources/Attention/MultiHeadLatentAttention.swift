@@ -202,7 +202,7 @@ public final class MultiHeadLatentAttention: AttentionMechanism {
                                              v: pv.baseAddress!, ldv: h * valueDim,
                                              out: po.baseAddress! + bi * t * h * valueDim, ldo: h * valueDim,
                                              t: t, p0: p0, firstKeyPosition: 0, keyCount: n, heads: h, kvHeads: h,
-                                             keyDim: dqk, valueDim: valueDim, window: nil, scale: scale, scratch: &cache.scratch)
+                                             keyDim: dqk, valueDim: valueDim, mask: .causal, scale: scale, scratch: &cache.scratch)
                     }
                 }
             }
@@ -240,7 +240,7 @@ public final class MultiHeadLatentAttention: AttentionMechanism {
                     // One shared key/value head: keys the whole row, values its first d_c entries.
                     SoftmaxKernel.attend(q: pq.baseAddress!, ldq: h * row, k: latentRows, ldk: row, v: latentRows, ldv: row,
                                          out: po.baseAddress!, ldo: h * latent, t: t, p0: p0, firstKeyPosition: 0, keyCount: n,
-                                         heads: h, kvHeads: 1, keyDim: row, valueDim: latent, window: nil, scale: scale,
+                                         heads: h, kvHeads: 1, keyDim: row, valueDim: latent, mask: .causal, scale: scale,
                                          scratch: &cache.scratch)
                 }
             }

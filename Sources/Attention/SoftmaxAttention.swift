@@ -1,16 +1,18 @@
 // The softmax-attention core behind MHA, GQA, MQA and sliding-window attention:
-// one mechanism with two knobs, G key/value heads and an optional window w.
+// one mechanism with three knobs, G key/value heads, an optional window w and, with a
+// window, s attention sinks (StreamingLLM, Xiao et al. 2023).
 //
 //   q = RoPE(x W_qᵀ) [B, T, H, D],  k = RoPE(x W_kᵀ), v = x W_vᵀ [B, T, G, D]
 //   o_h = softmax(q_h k_gᵀ / √D + mask) v_g,  g = h / (H/G)   (consecutive query heads
 //   share a kv head, as HF's repeat_kv),  out = concat_h(o_h) W_oᵀ
-// mask: causal, and with a window w, key s visible to query t iff t − w < s ≤ t.
+// mask (`AttentionMask`): causal; with a window w, key j visible to query t iff
+// t − w < j ≤ t, or j < s (a sink).
 //
 // Training (`forward`) runs `Tensor.causalAttention`, a differentiable op that keeps
 // the probabilities of the visible key blocks for its backward.
 // Inference (`step`) runs `SoftmaxKernel`: per head, query blocks against the cached keys
-// (fused, with an online softmax), never all heads' T×T scores at once, and a ring buffer
-// of w entries for a window.
+// (fused, with an online softmax), never all heads' T×T scores at once, and for a window
+// a ring buffer of w entries beside the s sinks.
 
 import NN
 import TensorCore
@@ -63,7 +65,7 @@ public final class SoftmaxAttention: AttentionMechanism {
 
     public func makeCache(batch: Int, capacity: Int) -> AttentionCache {
         SoftmaxKVCache(batch: batch, capacity: capacity, kvHeads: config.numKVHeads, headDim: config.headDim,
-                       window: config.slidingWindow)
+                       mask: config.attentionMask)
     }
 
     public func step(_ x: Tensor, cache: AttentionCache) -> Tensor {
@@ -94,8 +96,8 @@ public final class SoftmaxAttention: AttentionMechanism {
     /// 2·G·D: one key and one value vector per kv head.
     public var kvElementsPerToken: Int { 2 * config.numKVHeads * config.headDim }
 
-    /// 2·G·D·min(n, w).
-    public func cacheElements(context n: Int) -> Int { kvElementsPerToken * min(n, config.slidingWindow ?? n) }
+    /// 2·G·D per key the mask can still show: min(n, w + s).
+    public func cacheElements(context n: Int) -> Int { kvElementsPerToken * config.attentionMask.retainedKeys(context: n) }
 
     /// Projections 2n·C·(H·D + 2G·D) + 2n·H·D·C, plus the attention core's products.
     public func prefillFLOPs(tokens n: Int) -> Double {
@@ -103,12 +105,17 @@ public final class SoftmaxAttention: AttentionMechanism {
     }
 
     /// The score and value products of a prefill of n tokens: 4·H·D per visible (query,
-    /// key) pair, Σ_t min(t + 1, w) pairs.
+    /// key) pair, Σ_t (min(t + 1, w) + sinks beyond the window).
     public func attentionFLOPs(tokens n: Int) -> Double {
-        let w = config.slidingWindow ?? n
-        // Σ_{t<n} min(t+1, w) in closed form.
+        let mask = config.attentionMask
+        let w = mask.window ?? n
+        // Σ_{t<n} min(t+1, w) in closed form; the sinks add min(s, t − w + 1) where the window has moved on.
         let full = min(n, w)
-        let pairs = Double(full) * Double(full + 1) / 2 + Double(n - full) * Double(w)
+        var pairs = Double(full) * Double(full + 1) / 2 + Double(n - full) * Double(w)
+        if mask.sinks > 0, n > w {
+            let ramp = min(mask.sinks, n - w)  // t = w … w + ramp − 1 see 1 … ramp sinks
+            pairs += Double(ramp) * Double(ramp + 1) / 2 + Double(n - w - ramp) * Double(mask.sinks)
+        }
         return 4 * Double(config.numHeads * config.headDim) * pairs
     }
 
@@ -121,12 +128,14 @@ public final class SoftmaxAttention: AttentionMechanism {
                      "attentionCore: q \(q.count), k \(k.count), v \(v.count), out \(out.count) floats for T \(t), H \(h), G \(g), D \(d)")
         SoftmaxKernel.attend(q: q, ldq: h * d, k: k, ldk: g * d, v: v, ldv: g * d, out: &out, ldo: h * d,
                              t: t, p0: 0, firstKeyPosition: 0, keyCount: t, heads: h, kvHeads: g, keyDim: d, valueDim: d,
-                             window: config.slidingWindow, scale: 1 / Float(d).squareRoot(), scratch: &scratch)
+                             mask: config.attentionMask, scale: 1 / Float(d).squareRoot(), scratch: &scratch)
     }
 
-    /// One token's projections plus 4·H·D per visible key: min(n + 1, w).
+    /// One token's projections plus 4·H·D per visible key: min(n + 1, w) and the sinks
+    /// beyond the window.
     public func decodeFLOPs(context n: Int) -> Double {
-        let visible = min(n + 1, config.slidingWindow ?? (n + 1))
+        let mask = config.attentionMask
+        let visible = n + 1 - mask.recentStart(query: n) + mask.sinkEnd(query: n)
         return projectionFLOPsPerToken + 4 * Double(config.numHeads * config.headDim * visible)
     }
 

@@ -1,9 +1,13 @@
-// The KV cache of the softmax family (MHA, GQA, MQA, sliding window).
+// The KV cache of the softmax family (MHA, GQA, MQA, sliding window, and a window with
+// attention sinks).
 //
 // Layout per sequence: token-major [slots, G, D] for keys and values, so one kv head's
 // keys are rows with stride G·D — exactly what sgemm/sgemv take as a leading dimension.
-// Without a window the cache grows by appending. With a window w it is a ring buffer of
-// exactly w entries: position p lives in slot p mod w, and memory stops growing at w.
+// Without a window the cache grows by appending (sinks change nothing then). With a window
+// w and s sinks it holds two stores: the first s positions, kept for good, and a ring
+// buffer of exactly w entries for the positions after them (position p ≥ s in slot
+// (p − s) mod w), so memory stops growing at s + w entries, the keys the mask can still
+// show (`AttentionMask.retainedKeys`).
 
 import Foundation
 import TensorCore
@@ -12,49 +16,86 @@ final class SoftmaxKVCache: AttentionCache {
     let batch: Int
     let kvHeads: Int   // G
     let headDim: Int   // D
-    let window: Int?   // w
+    let mask: AttentionMask
     private(set) var length = 0
-    private var keys: [[Float]]    // per sequence [slots, G, D]
+    private var keys: [[Float]]    // per sequence [slots, G, D]: every position, or the ring
     private var values: [[Float]]  // per sequence [slots, G, D]
+    private var sinkKeys: [[Float]], sinkValues: [[Float]]  // window only: positions 0 ..< s
     /// Scores of one query block, reused across calls (no per-token allocation).
     private var scratch: [Float] = []
-    /// Window only: old entries in position order plus the new ones, reused.
+    /// Window only: the sinks, the old ring entries in position order, then the new ones.
     private var orderedKeys: [Float] = [], orderedValues: [Float] = []
 
-    init(batch: Int, capacity: Int, kvHeads: Int, headDim: Int, window: Int?) {
+    var window: Int? { mask.window }
+    /// Positions kept apart from the ring (0 without a window, where every position is kept).
+    var sinks: Int { mask.window == nil ? 0 : mask.sinks }
+
+    init(batch: Int, capacity: Int, kvHeads: Int, headDim: Int, mask: AttentionMask) {
         precondition(batch >= 1 && capacity >= 0, "cache for batch \(batch), capacity \(capacity)")
         self.batch = batch
         self.kvHeads = kvHeads
         self.headDim = headDim
-        self.window = window
-        let slots = min(capacity, window ?? capacity)
+        self.mask = mask
+        let slots = min(capacity, mask.window ?? capacity)
         keys = (0..<batch).map { _ in var a = [Float](); a.reserveCapacity(slots * kvHeads * headDim); return a }
         values = keys
+        sinkKeys = Array(repeating: [], count: batch)
+        sinkValues = sinkKeys
     }
 
     var rowWidth: Int { kvHeads * headDim }
 
-    var bytes: Int { (keys.reduce(0) { $0 + $1.count } + values.reduce(0) { $0 + $1.count }) * MemoryLayout<Float>.size }
+    var bytes: Int {
+        let floats = [keys, values, sinkKeys, sinkValues].reduce(0) { $0 + $1.reduce(0) { $0 + $1.count } }
+        return floats * MemoryLayout<Float>.size
+    }
 
     func advance(by t: Int) { length += t }
 
+    /// Entries of the sink store and of the ring (or the plain store) after n tokens.
+    private func entries(tokens n: Int) -> (sinks: Int, main: Int) {
+        guard let w = window else { return (0, n) }
+        return (min(n, sinks), min(max(0, n - sinks), w))
+    }
+
     func rewind(to n: Int) {
         precondition(n >= 0 && n <= length, "rewind to \(n) outside 0...\(length)")
-        let entries = min(n, window ?? n) * rowWidth
+        let e = entries(tokens: n)
         for b in 0..<batch {
-            keys[b].removeLast(keys[b].count - entries)
-            values[b].removeLast(values[b].count - entries)
+            keys[b].removeLast(keys[b].count - e.main * rowWidth)
+            values[b].removeLast(values[b].count - e.main * rowWidth)
+            sinkKeys[b].removeLast(sinkKeys[b].count - e.sinks * rowWidth)
+            sinkValues[b].removeLast(sinkValues[b].count - e.sinks * rowWidth)
         }
         length = n
     }
 
     func synthesize(tokens n: Int, rng: inout Xoshiro256StarStar) {
-        let entries = min(n, window ?? n) * rowWidth
+        let e = entries(tokens: n)
         for b in 0..<batch {
-            keys[b] = (0..<entries).map { _ in rng.nextNormal() }
-            values[b] = (0..<entries).map { _ in rng.nextNormal() }
+            keys[b] = (0..<(e.main * rowWidth)).map { _ in rng.nextNormal() }
+            values[b] = (0..<(e.main * rowWidth)).map { _ in rng.nextNormal() }
+            sinkKeys[b] = (0..<(e.sinks * rowWidth)).map { _ in rng.nextNormal() }
+            sinkValues[b] = (0..<(e.sinks * rowWidth)).map { _ in rng.nextNormal() }
         }
         length = n
+    }
+
+    /// Stores the key and value rows of position p (window only): in the sink store while
+    /// p < s, else in ring slot (p − s) mod w, appending while the ring fills.
+    private func store(sequence bi: Int, position p: Int, key: ArraySlice<Float>, value: ArraySlice<Float>) {
+        let w = window!, rw = rowWidth
+        if p < sinks {
+            sinkKeys[bi].append(contentsOf: key)
+            sinkValues[bi].append(contentsOf: value)
+        } else if p - sinks < w {
+            keys[bi].append(contentsOf: key)
+            values[bi].append(contentsOf: value)
+        } else {
+            let slot = ((p - sinks) % w) * rw
+            keys[bi].replaceSubrange(slot..<(slot + rw), with: key)
+            values[bi].replaceSubrange(slot..<(slot + rw), with: value)
+        }
     }
 
     /// Attends the `newTokens` queries of sequence `sequence` (positions length ..< length + T)
@@ -68,58 +109,53 @@ final class SoftmaxKVCache: AttentionCache {
         let newV = newValues[(bi * t * rw)..<((bi + 1) * t * rw)]
         let qOffset = bi * t * heads * headDim
         if let w = window, t == 1 {
-            // Decode: store the new token first, in the slot of position p0 − w, which the
-            // query no longer sees; the ring then holds exactly the visible keys, attended
-            // in position order as two contiguous runs of slots, without copying.
-            if p0 < w {
-                keys[bi].append(contentsOf: newK)
-                values[bi].append(contentsOf: newV)
-            } else {
-                let slot = (p0 % w) * rw
-                keys[bi].replaceSubrange(slot..<(slot + rw), with: newK)
-                values[bi].replaceSubrange(slot..<(slot + rw), with: newV)
-            }
-            let filled = min(p0 + 1, w), oldest = p0 + 1 < w ? 0 : (p0 + 1) % w  // slot of the first visible position
+            // Decode: store the new token first (over the ring entry of position p0 − w, which
+            // the query no longer sees); then every stored sink and every ring entry is
+            // visible, attended in position order as up to three runs of rows, without copying.
+            store(sequence: bi, position: p0, key: newK, value: newV)
+            let ringFilled = min(max(0, p0 + 1 - sinks), w)
+            let oldest = p0 + 1 - sinks <= w ? 0 : (p0 + 1 - sinks) % w  // slot of the oldest ring position
+            let sinkCount = min(sinks, p0 + 1)
             keys[bi].withUnsafeBufferPointer { k in
                 values[bi].withUnsafeBufferPointer { v in
-                    queries.withUnsafeBufferPointer { q in
-                        output.withUnsafeMutableBufferPointer { o in
-                            let k0 = k.baseAddress!, v0 = v.baseAddress!
-                            let first = KVSegment(k: k0 + oldest * rw, v: v0 + oldest * rw, count: filled - oldest)
-                            let second = oldest > 0 ? KVSegment(k: k0, v: v0, count: oldest) : nil
-                            SoftmaxKernel.decode(q: q.baseAddress! + qOffset, heads: heads, kvHeads: kvHeads, keyDim: headDim,
-                                                 valueDim: headDim, first: first, second: second, ldk: rw, ldv: rw, scale: scale,
-                                                 out: o.baseAddress! + qOffset, scratch: &scratch)
+                    sinkKeys[bi].withUnsafeBufferPointer { sk in
+                        sinkValues[bi].withUnsafeBufferPointer { sv in
+                            queries.withUnsafeBufferPointer { q in
+                                output.withUnsafeMutableBufferPointer { o in
+                                    let segments = KVSegments(
+                                        sinkCount > 0 ? KVSegment(k: sk.baseAddress!, v: sv.baseAddress!, count: sinkCount) : nil,
+                                        ringFilled > 0 ? KVSegment(k: k.baseAddress! + oldest * rw, v: v.baseAddress! + oldest * rw,
+                                                                   count: ringFilled - oldest) : nil,
+                                        oldest > 0 ? KVSegment(k: k.baseAddress!, v: v.baseAddress!, count: oldest) : nil)
+                                    SoftmaxKernel.decode(q: q.baseAddress! + qOffset, heads: heads, kvHeads: kvHeads, keyDim: headDim,
+                                                         valueDim: headDim, segments: segments, ldk: rw, ldv: rw, scale: scale,
+                                                         out: o.baseAddress! + qOffset, scratch: &scratch)
+                                }
+                            }
                         }
                     }
                 }
             }
         } else if let w = window {
-            // Prefill: keys visible to this step: the last min(p0, w) cached positions, in order, then the new ones.
-            let old = min(p0, w)
+            // Prefill: the rows `KeyRows` describes: the stored sinks, the ring's entries in
+            // position order (positions p0 − old ..< p0), then the new tokens.
+            let old = min(w, max(0, p0 - sinks))
             orderedKeys.removeAll(keepingCapacity: true)
             orderedValues.removeAll(keepingCapacity: true)
+            orderedKeys.append(contentsOf: sinkKeys[bi])
+            orderedValues.append(contentsOf: sinkValues[bi])
             for p in (p0 - old)..<p0 {
-                let slot = p % w
-                orderedKeys.append(contentsOf: keys[bi][(slot * rw)..<((slot + 1) * rw)])
-                orderedValues.append(contentsOf: values[bi][(slot * rw)..<((slot + 1) * rw)])
+                let slot = ((p - sinks) % w) * rw
+                orderedKeys.append(contentsOf: keys[bi][slot..<(slot + rw)])
+                orderedValues.append(contentsOf: values[bi][slot..<(slot + rw)])
             }
             orderedKeys.append(contentsOf: newK)
             orderedValues.append(contentsOf: newV)
             run(queries: queries, qOffset: qOffset, keys: orderedKeys, values: orderedValues, t: t, p0: p0,
-                firstKeyPosition: p0 - old, keyCount: old + t, heads: heads, output: &output, scale: scale)
-            // Store the new tokens: append while filling, then overwrite the oldest slot.
+                firstKeyPosition: p0 - old, keyCount: orderedKeys.count / rw, heads: heads, output: &output, scale: scale)
             for i in 0..<t {
-                let p = p0 + i
                 let src = newK.startIndex + i * rw
-                if p < w {
-                    keys[bi].append(contentsOf: newK[src..<(src + rw)])
-                    values[bi].append(contentsOf: newV[src..<(src + rw)])
-                } else {
-                    let slot = (p % w) * rw
-                    keys[bi].replaceSubrange(slot..<(slot + rw), with: newK[src..<(src + rw)])
-                    values[bi].replaceSubrange(slot..<(slot + rw), with: newV[src..<(src + rw)])
-                }
+                store(sequence: bi, position: p0 + i, key: newK[src..<(src + rw)], value: newV[src..<(src + rw)])
             }
         } else {
             keys[bi].append(contentsOf: newK)
@@ -141,7 +177,7 @@ final class SoftmaxKVCache: AttentionCache {
                             out: o.baseAddress! + qOffset, ldo: heads * headDim,
                             t: t, p0: p0, firstKeyPosition: firstKeyPosition, keyCount: keyCount,
                             heads: heads, kvHeads: kvHeads, keyDim: headDim, valueDim: headDim,
-                            window: window, scale: scale, scratch: &scratch)
+                            mask: mask, scale: scale, scratch: &scratch)
                     }
                 }
             }

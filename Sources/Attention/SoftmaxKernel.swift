@@ -1,6 +1,6 @@
 // The inference kernel of every softmax-attention mechanism (the softmax family, and
-// MLA in both its naive and absorbed forms): causal, optionally windowed attention of
-// new query tokens over key rows, heads shared out over threads. Each head runs
+// MLA in both its naive and absorbed forms): attention of new query tokens over key rows
+// under an AttentionMask (causal; a window; sinks), heads shared out over threads. Each head runs
 // `FlashPrefillKernel` (fused: query × key blocks, online softmax, register-blocked
 // micro-kernels) when its value dim is a multiple of 16, else two BLAS products per block
 // of query rows (scores [block, keys], never all heads' [T, T]). A decode step (one
@@ -25,26 +25,29 @@ enum SoftmaxKernel {
     static let parallelMinimumWork: Double = 2_097_152
 
     /// Queries q [t, H, dk] (token stride ldq) at positions p0 ..< p0 + t; keys k and
-    /// values v as rows at positions firstKeyPosition ..< firstKeyPosition + keyCount
-    /// (row strides ldk, ldv; kv head g at column g·dk resp. g·dv); output out [t, H, dv]
-    /// (token stride ldo). Query head h reads kv head h / (H/G).
+    /// values v as `keyCount` rows laid out as `KeyRows(mask:firstKeyPosition:)` says (the
+    /// stored sinks, then positions firstKeyPosition ... p0 + t − 1; row strides ldk, ldv;
+    /// kv head g at column g·dk resp. g·dv); output out [t, H, dv] (token stride ldo).
+    /// Query head h reads kv head h / (H/G).
     static func attend(
         q: UnsafePointer<Float>, ldq: Int, k: UnsafePointer<Float>, ldk: Int, v: UnsafePointer<Float>, ldv: Int,
         out: UnsafeMutablePointer<Float>, ldo: Int,
         t: Int, p0: Int, firstKeyPosition: Int, keyCount: Int, heads: Int, kvHeads: Int, keyDim dk: Int, valueDim dv: Int,
-        window: Int?, scale: Float, scratch: inout [Float]
+        mask: AttentionMask, scale: Float, scratch: inout [Float]
     ) {
         let r = heads / kvHeads
+        let rows = KeyRows(mask: mask, firstKeyPosition: firstKeyPosition)
         // A window narrower than the block would leave most of each block's keys masked:
         // blocks of at most w rows keep the masked work below the visible work.
-        let rowsPerBlock = min(max(minQueryBlock, min(queryBlock, t / 8, maxScoresPerBlock / max(1, keyCount))), window ?? queryBlock)
-        let lastKey = firstKeyPosition + keyCount - 1
-        precondition(lastKey == p0 + t - 1, "keys end at position \(lastKey) but queries at \(p0 + t - 1)")
+        let rowsPerBlock = min(max(minQueryBlock, min(queryBlock, t / 8, maxScoresPerBlock / max(1, keyCount))), mask.window ?? queryBlock)
+        let lastRow = rows.row(ofPosition: p0 + t - 1)
+        precondition(lastRow == keyCount - 1, "\(keyCount) key rows, but the last query (position \(p0 + t - 1)) is row \(lastRow)")
         if t == 1 {
-            // Decode: one pass over the visible rows, which are contiguous here.
-            let lo = window.map { max(firstKeyPosition, p0 - $0 + 1) } ?? firstKeyPosition
-            let segment = KVSegment(k: k + (lo - firstKeyPosition) * ldk, v: v + (lo - firstKeyPosition) * ldv, count: p0 - lo + 1)
-            decode(q: q, heads: heads, kvHeads: kvHeads, keyDim: dk, valueDim: dv, first: segment, second: nil,
+            // Decode: one pass over the visible rows, the sinks then the recent ones.
+            let seen = rows.visibleRows(query: p0)
+            let recent = KVSegment(k: k + seen.first * ldk, v: v + seen.first * ldv, count: seen.last - seen.first + 1)
+            let sinks = seen.sinkEnd > 0 ? KVSegment(k: k, v: v, count: seen.sinkEnd) : nil
+            decode(q: q, heads: heads, kvHeads: kvHeads, keyDim: dk, valueDim: dv, segments: KVSegments(sinks, recent),
                    ldk: ldk, ldv: ldv, scale: scale, out: out, scratch: &scratch)
             return
         }
@@ -70,15 +73,15 @@ enum SoftmaxKernel {
                         FlashPrefillKernel.attendHead(
                             q: q + h * dk, ldq: ldq, k: kG, ldk: ldk, v: vG, ldv: ldv, out: out + h * dv, ldo: ldo,
                             t: t, p0: p0, firstKeyPosition: firstKeyPosition, keyCount: keyCount, keyDim: dk, valueDim: dv,
-                            window: window, scale: scale, workspace: base + w * perWorker)
+                            mask: mask, scale: scale, workspace: base + w * perWorker)
                         continue
                     }
                     var i0 = 0
                     while i0 < t {
                         let nq = min(rowsPerBlock, t - i0)
                         block(q: q + i0 * ldq + h * dk, ldq: ldq, rows: nq, firstRowPosition: p0 + i0,
-                              k: kG, ldk: ldk, v: vG, ldv: ldv, firstKeyPosition: firstKeyPosition, lastKey: p0 + i0 + nq - 1,
-                              window: window, dk: dk, dv: dv, scale: scale, scores: scores, inverseSums: inverseSums,
+                              k: kG, ldk: ldk, v: vG, ldv: ldv, keyRows: rows,
+                              dk: dk, dv: dv, scale: scale, scores: scores, inverseSums: inverseSums,
                               out: out + i0 * ldo + h * dv, ldo: ldo)
                         i0 += nq
                     }
@@ -87,55 +90,83 @@ enum SoftmaxKernel {
         }
     }
 
-    /// One query token (q [H, dk], out [H, dv], heads adjacent) over the rows of `first`
-    /// then `second`: `DecodeKernel` with its workspace in `scratch`.
+    /// One query token (q [H, dk], out [H, dv], heads adjacent) over the rows of the
+    /// segments in order: `DecodeKernel` with its workspace in `scratch`.
     static func decode(
         q: UnsafePointer<Float>, heads: Int, kvHeads: Int, keyDim dk: Int, valueDim dv: Int,
-        first: KVSegment, second: KVSegment?, ldk: Int, ldv: Int, scale: Float,
+        segments: KVSegments, ldk: Int, ldv: Int, scale: Float,
         out: UnsafeMutablePointer<Float>, scratch: inout [Float]
     ) {
-        let n = first.count + (second?.count ?? 0)
+        let n = segments.count
         let workers = DecodeKernel.workers(keys: n)
         let needed = DecodeKernel.workspaceCount(heads: heads, keyDim: dk, valueDim: dv, workers: workers)
         if scratch.count < needed { scratch = [Float](repeating: 0, count: needed) }
         scratch.withUnsafeMutableBufferPointer { s in
-            DecodeKernel.attend(q: q, heads: heads, kvHeads: kvHeads, keyDim: dk, valueDim: dv, first: first, second: second,
+            DecodeKernel.attend(q: q, heads: heads, kvHeads: kvHeads, keyDim: dk, valueDim: dv, segments: segments,
                                 ldk: ldk, ldv: ldv, scale: scale, out: out, workspace: s.baseAddress!, workers: workers)
         }
     }
 
-    /// One block of query rows against the keys they may see. Row i sits at position
+    /// One block of query rows against the key rows they may see. Row i sits at position
     /// firstRowPosition + i.
     @inline(__always)
     static func block(
         q: UnsafePointer<Float>, ldq: Int, rows: Int, firstRowPosition: Int,
-        k: UnsafePointer<Float>, ldk: Int, v: UnsafePointer<Float>, ldv: Int, firstKeyPosition: Int, lastKey: Int,
-        window: Int?, dk: Int, dv: Int, scale: Float, scores: UnsafeMutablePointer<Float>,
+        k: UnsafePointer<Float>, ldk: Int, v: UnsafePointer<Float>, ldv: Int, keyRows: KeyRows,
+        dk: Int, dv: Int, scale: Float, scores: UnsafeMutablePointer<Float>,
         inverseSums: UnsafeMutablePointer<Float>, out: UnsafeMutablePointer<Float>, ldo: Int
     ) {
-        // Keys any row may see: from the first row's window start to the last row.
-        let lo = window.map { max(firstKeyPosition, firstRowPosition - $0 + 1) } ?? firstKeyPosition
-        let nk = lastKey - lo + 1
-        let kRows = k + (lo - firstKeyPosition) * ldk, vRows = v + (lo - firstKeyPosition) * ldv
+        // Key rows any query row may see: from the first row's window start to the last row,
+        // or from row 0 when the last row sees sinks beyond its window (the gap is zeroed).
+        let lastSeen = keyRows.visibleRows(query: firstRowPosition + rows - 1)
+        let lo = lastSeen.sinkEnd > 0 ? 0 : keyRows.visibleRows(query: firstRowPosition).first
+        let nk = lastSeen.last - lo + 1
+        let kRows = k + lo * ldk, vRows = v + lo * ldv
         // scores[rows, nk] = scale · Q Kᵀ
         BLAS.gemm(transA: false, transB: true, m: rows, n: nk, k: dk, alpha: scale,
                   a: q, lda: ldq, b: kRows, ldb: ldk, c: scores, ldc: nk)
-        // Unnormalised probabilities e^(s − max) over each row's visible columns a … b and
-        // zeros elsewhere (vectorised exp, one pass); each output row is divided by its
-        // sum after the value product, which costs dv, not nk, multiplications per row.
+        // Unnormalised probabilities e^(s − max) over each row's visible columns and zeros
+        // elsewhere (vectorised exp, one pass); each output row is divided by its sum after
+        // the value product, which costs dv, not nk, multiplications per row.
         for i in 0..<rows {
-            let p = firstRowPosition + i
-            let first = window.map { max(lo, p - $0 + 1) } ?? lo
+            let seen = keyRows.visibleRows(query: firstRowPosition + i)
             let row = scores + i * nk
-            let a = first - lo, b = p - lo  // visible columns a ... b
-            let m = VectorMath.max(row + a, count: b - a + 1)
-            inverseSums[i] = 1 / VectorMath.expShiftedSum(row + a, count: b - a + 1, shift: m)
-            if a > 0 { row.update(repeating: 0, count: a) }
-            if b + 1 < nk { (row + b + 1).update(repeating: 0, count: nk - b - 1) }
+            let sinks = 0..<max(0, seen.sinkEnd - lo), recent = (seen.first - lo)..<(seen.last - lo + 1)
+            let m = maskedMax(row, sinks, recent)
+            inverseSums[i] = 1 / maskedExp(row, count: nk, sinks, recent, shift: m)
         }
         // out[rows, dv] = P V, then row i times 1/Σ_i
         BLAS.gemm(transA: false, transB: false, m: rows, n: dv, k: nk,
                   a: scores, lda: nk, b: vRows, ldb: ldv, c: out, ldc: ldo)
         for i in 0..<rows { VectorMath.scale(out + i * ldo, n: dv, by: inverseSums[i]) }
+    }
+
+    /// The largest score of a row over its visible columns: two ranges, the sinks before
+    /// the recent keys (either may be empty; both within the row).
+    @inline(__always)
+    static func maskedMax(_ row: UnsafeMutablePointer<Float>, _ sinks: Range<Int>, _ recent: Range<Int>) -> Float {
+        var m = -Float.infinity
+        if !sinks.isEmpty { m = VectorMath.max(row + sinks.lowerBound, count: sinks.count) }
+        if !recent.isEmpty { m = max(m, VectorMath.max(row + recent.lowerBound, count: recent.count)) }
+        return m
+    }
+
+    /// Replaces the visible columns of a row of `count` (the two ranges, sinks before
+    /// recent, each empty or within the row) by e^(s − shift), every other column by 0,
+    /// and returns the sum of the exponentials.
+    @inline(__always)
+    static func maskedExp(_ row: UnsafeMutablePointer<Float>, count: Int, _ sinks: Range<Int>, _ recent: Range<Int>,
+                          shift: Float) -> Float {
+        var sum: Float = 0, done = 0  // columns before `done` are final
+        @inline(__always) func visible(_ range: Range<Int>) {
+            guard !range.isEmpty else { return }
+            if range.lowerBound > done { (row + done).update(repeating: 0, count: range.lowerBound - done) }
+            sum += VectorMath.expShiftedSum(row + range.lowerBound, count: range.count, shift: shift)
+            done = range.upperBound
+        }
+        visible(sinks)
+        visible(recent)
+        if done < count { (row + done).update(repeating: 0, count: count - done) }
+        return sum
     }
 }

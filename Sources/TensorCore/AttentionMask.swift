@@ -55,3 +55,40 @@ public struct AttentionMask: Sendable, Hashable {
         return m
     }
 }
+
+/// How the key rows handed to an inference kernel map to positions, and which of them a
+/// query sees. The rows are the stored sinks, positions 0 ..< sinkRows, followed by one
+/// contiguous run of positions firstKeyPosition, firstKeyPosition + 1, … (a cache that keeps
+/// its sinks apart from a ring of recent keys hands over exactly this; a full sequence is
+/// the run from 0 with no separate sinks). A query then sees two ranges of rows: the sink
+/// rows 0 ..< sinkEnd and the recent rows first ... last.
+public struct KeyRows: Sendable, Hashable {
+    public var mask: AttentionMask
+    public var firstKeyPosition: Int
+    /// Rows before the run: the sinks the run does not reach, min(s, firstKeyPosition).
+    public var sinkRows: Int
+
+    public init(mask: AttentionMask, firstKeyPosition: Int = 0) {
+        precondition(firstKeyPosition >= 0, "first key position \(firstKeyPosition) must be at least 0")
+        self.mask = mask
+        self.firstKeyPosition = firstKeyPosition
+        self.sinkRows = Swift.min(mask.sinks, firstKeyPosition)
+    }
+
+    /// The row holding position `pos` (a stored sink or a position of the run).
+    @inlinable public func row(ofPosition pos: Int) -> Int {
+        pos < firstKeyPosition ? pos : sinkRows + pos - firstKeyPosition
+    }
+
+    /// The rows the query at position p sees: sink rows 0 ..< sinkEnd and recent rows
+    /// first ... last (sinkEnd ≤ first). The caller must have handed over every visible
+    /// position: the run starts at or before the query's window.
+    @inlinable public func visibleRows(query p: Int) -> (sinkEnd: Int, first: Int, last: Int) {
+        let recent = mask.recentStart(query: p)
+        assert(recent >= firstKeyPosition || sinkRows == firstKeyPosition,
+               "query \(p) sees position \(recent), which is neither a stored sink nor in the run from \(firstKeyPosition)")
+        let first = row(ofPosition: recent)
+        let sinkEnd = row(ofPosition: mask.sinkEnd(query: p))
+        return (Swift.min(sinkEnd, first), first, row(ofPosition: p))
+    }
+}

@@ -43,8 +43,8 @@ struct DecodeShape: CustomTestStringConvertible, Sendable {
 
 @Suite("Decode kernel")
 struct DecodeKernelTests {
-    /// Workers 1, 2 and 3; keys in one segment, and split in two at an odd place (the
-    /// ring buffer's wrap), both against the plain softmax. Large score scale so that the
+    /// Workers 1, 2 and 3; keys in one segment, and split in three at odd places (sinks
+    /// and a ring buffer's wrap), both against the plain softmax. Large score scale so that the
     /// running maximum changes between chunks and workers.
     @Test(arguments: [DecodeShape(n: 1, heads: 4, kvHeads: 2, dk: 4, dv: 4),
                       DecodeShape(n: 63, heads: 4, kvHeads: 1, dk: 20, dv: 12),
@@ -86,9 +86,13 @@ struct DecodeKernelTests {
                                 workspace.withUnsafeMutableBufferPointer { w in
                                     let tail = s.n - split  // rows [split, n) sit at the start of the ring
                                     let first = KVSegment(k: k.baseAddress! + tail * ldk, v: v.baseAddress! + tail * ldv, count: split)
-                                    let second = KVSegment(k: k.baseAddress!, v: v.baseAddress!, count: tail)
+                                    // With `split` > 0 the second run is also handed over as two
+                                    // segments (three in all, as sinks and a wrapped ring are).
+                                    let cut = split > 0 ? tail / 2 : 0
+                                    let second = KVSegment(k: k.baseAddress!, v: v.baseAddress!, count: cut)
+                                    let third = KVSegment(k: k.baseAddress! + cut * ldk, v: v.baseAddress! + cut * ldv, count: tail - cut)
                                     DecodeKernel.attend(q: pq.baseAddress!, heads: s.heads, kvHeads: s.kvHeads, keyDim: s.dk, valueDim: s.dv,
-                                                        first: split > 0 ? first : second, second: split > 0 ? second : nil,
+                                                        segments: KVSegments(first, second, third),
                                                         ldk: ldk, ldv: ldv, scale: scale, out: o.baseAddress!,
                                                         workspace: w.baseAddress!, workers: workers)
                                 }

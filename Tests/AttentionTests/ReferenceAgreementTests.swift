@@ -11,10 +11,12 @@ import TestSupport
 
 extension AttentionConfig {
     var reference: ReferenceConfig {
-        ReferenceConfig(hidden: hiddenSize, heads: numHeads, kvHeads: numKVHeads, headDim: headDim, window: slidingWindow,
-                        ropeBase: ropeTheta, ropeInterleaved: ropePairing == .interleaved, linearFeatureDim: linearFeatureDim,
-                        kvLoraRank: kvLoraRank, qLoraRank: qLoraRank, qkNopeHeadDim: qkNopeHeadDim,
-                        qkRopeHeadDim: qkRopeHeadDim, vHeadDim: vHeadDim, rmsEps: Double(rmsNormEps))
+        var r = ReferenceConfig(hidden: hiddenSize, heads: numHeads, kvHeads: numKVHeads, headDim: headDim, window: slidingWindow,
+                                ropeBase: ropeTheta, ropeInterleaved: ropePairing == .interleaved, linearFeatureDim: linearFeatureDim,
+                                kvLoraRank: kvLoraRank, qLoraRank: qLoraRank, qkNopeHeadDim: qkNopeHeadDim,
+                                qkRopeHeadDim: qkRopeHeadDim, vHeadDim: vHeadDim, rmsEps: Double(rmsNormEps))
+        r.sinks = attentionSinks
+        return r
     }
 }
 
@@ -118,5 +120,27 @@ struct LongSequenceTests {
         let (stepped, _) = prefillThenDecode(m, x, prompt: prompt)
         let r2 = compareClose("\(v) w\(window) prefill \(prompt) + decode", expected, stepped.data, atol: 1e-5, rtol: 1e-4)
         #expect(r2.ok, "\(r2)")
+    }
+
+    /// Every registered mechanism at a real head size (D 16: the fused prefill kernel's
+    /// panels, MLA's value width a multiple of 16), T = 150 across query and key blocks:
+    /// the training forward, a prompt then decode, and a chunked prefill, against the reference.
+    @Test(arguments: allCases)
+    func realHeadSizeMatchesReference(_ c: Case) throws {
+        let config = AttentionConfig(hiddenSize: 64, numHeads: 4, numKVHeads: 2, headDim: 16, slidingWindow: 20,
+                                     linearFeatureDim: 16, kvLoraRank: 32, qkNopeHeadDim: 16, qkRopeHeadDim: 8, vHeadDim: 16)
+        let m = try c.make(seed: 42, config: config)
+        let b = 1, t = 150
+        let x = randomX(b, t, config.hiddenSize, seed: 43)
+        let expected = referenceForward(m, x: x.data.map(Double.init), batch: b, length: t, weights: referenceWeights(m)).map(Float.init)
+        let r1 = compareClose("\(c.testDescription) D16 forward", expected, Autograd.inference { m.forward(x) }.data, atol: 1e-5, rtol: 1e-4)
+        #expect(r1.ok, "\(r1)")
+        let (stepped, _) = prefillThenDecode(m, x, prompt: 97)
+        let r2 = compareClose("\(c.testDescription) D16 prefill 97 + decode", expected, stepped.data, atol: 1e-5, rtol: 1e-4)
+        #expect(r2.ok, "\(r2)")
+        let cache = m.makeCache(batch: b, capacity: t)
+        let parts = [0..<61, 61..<62, 62..<150].map { m.step(x.slice(axis: 1, $0), cache: cache) }
+        let r3 = compareClose("\(c.testDescription) D16 chunked", expected, Tensor.concat(parts, axis: 1).data, atol: 1e-5, rtol: 1e-4)
+        #expect(r3.ok, "\(r3)")
     }
 }
