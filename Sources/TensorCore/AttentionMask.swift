@@ -6,8 +6,8 @@
 //
 // So a query sees at most two contiguous segments of keys: the sinks 0 ..< sinkEnd(p) and
 // the recent keys recentStart(p) ... p. Without a window the sinks are inside the recent
-// segment and change nothing. The training op applies it; the inference paths (prefill
-// kernels, caches, decode) take it too and handle sinks = 0 today.
+// segment and change nothing. The training op, both prefill kernels, the softmax cache and
+// decode all apply it (the kernels through `KeyRows` below).
 
 public struct AttentionMask: Sendable, Hashable {
     /// w: the query sees its last w keys (itself included); nil = every earlier key.
