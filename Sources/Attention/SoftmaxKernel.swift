@@ -116,28 +116,37 @@ enum SoftmaxKernel {
         dk: Int, dv: Int, scale: Float, scores: UnsafeMutablePointer<Float>,
         inverseSums: UnsafeMutablePointer<Float>, out: UnsafeMutablePointer<Float>, ldo: Int
     ) {
-        // Key rows any query row may see: from the first row's window start to the last row,
-        // or from row 0 when the last row sees sinks beyond its window (the gap is zeroed).
+        // Key rows any query row may see: the sinks its last row sees beyond the window
+        // (key rows 0 ..< sinkCols), then the first row's window start `lo` to the last row.
+        // The score columns are those two ranges side by side; one range from 0 where they meet.
         let lastSeen = keyRows.visibleRows(query: firstRowPosition + rows - 1)
-        let lo = lastSeen.sinkEnd > 0 ? 0 : keyRows.visibleRows(query: firstRowPosition).first
-        let nk = lastSeen.last - lo + 1
-        let kRows = k + lo * ldk, vRows = v + lo * ldv
-        // scores[rows, nk] = scale · Q Kᵀ
-        BLAS.gemm(transA: false, transB: true, m: rows, n: nk, k: dk, alpha: scale,
-                  a: q, lda: ldq, b: kRows, ldb: ldk, c: scores, ldc: nk)
+        var lo = keyRows.visibleRows(query: firstRowPosition).first, sinkCols = lastSeen.sinkEnd
+        if sinkCols >= lo { lo = 0; sinkCols = 0 }
+        let recentCols = lastSeen.last - lo + 1, nk = sinkCols + recentCols
+        // scores[rows, nk] = scale · Q Kᵀ over the sink rows, then over rows lo ... last
+        if sinkCols > 0 {
+            BLAS.gemm(transA: false, transB: true, m: rows, n: sinkCols, k: dk, alpha: scale,
+                      a: q, lda: ldq, b: k, ldb: ldk, c: scores, ldc: nk)
+        }
+        BLAS.gemm(transA: false, transB: true, m: rows, n: recentCols, k: dk, alpha: scale,
+                  a: q, lda: ldq, b: k + lo * ldk, ldb: ldk, c: scores + sinkCols, ldc: nk)
         // Unnormalised probabilities e^(s − max) over each row's visible columns and zeros
         // elsewhere (vectorised exp, one pass); each output row is divided by its sum after
         // the value product, which costs dv, not nk, multiplications per row.
         for i in 0..<rows {
             let seen = keyRows.visibleRows(query: firstRowPosition + i)
             let row = scores + i * nk
-            let sinks = 0..<max(0, seen.sinkEnd - lo), recent = (seen.first - lo)..<(seen.last - lo + 1)
+            let sinks = 0..<seen.sinkEnd, recent = (sinkCols + seen.first - lo)..<(sinkCols + seen.last - lo + 1)
             let m = maskedMax(row, sinks, recent)
             inverseSums[i] = 1 / maskedExp(row, count: nk, sinks, recent, shift: m)
         }
-        // out[rows, dv] = P V, then row i times 1/Σ_i
-        BLAS.gemm(transA: false, transB: false, m: rows, n: dv, k: nk,
-                  a: scores, lda: nk, b: vRows, ldb: ldv, c: out, ldc: ldo)
+        // out[rows, dv] = P V (the sink columns' values, then the recent ones'), then row i times 1/Σ_i
+        if sinkCols > 0 {
+            BLAS.gemm(transA: false, transB: false, m: rows, n: dv, k: sinkCols,
+                      a: scores, lda: nk, b: v, ldb: ldv, c: out, ldc: ldo)
+        }
+        BLAS.gemm(transA: false, transB: false, m: rows, n: dv, k: recentCols,
+                  a: scores + sinkCols, lda: nk, b: v + lo * ldv, ldb: ldv, beta: sinkCols > 0 ? 1 : 0, c: out, ldc: ldo)
         for i in 0..<rows { VectorMath.scale(out + i * ldo, n: dv, by: inverseSums[i]) }
     }
 

@@ -115,6 +115,14 @@ struct AttentionSinksTests {
             BLAS.$flopCounter.withValue(counter) { _ = m.decode(randomX(1, 1, m.config.hiddenSize, seed: 47), cache: cache) }
             #expect(counter.flops == m.decodeFLOPs(context: n), "w \(w) s \(s) decode at \(n)")
         }
+        // A long prefill issues the visible pairs and not much more: the sinks are scored
+        // apart from the window, not with the gap between them.
+        let counter = BLAS.FLOPCounter()
+        BLAS.$flopCounter.withValue(counter) {
+            _ = m.prefill(randomX(1, 150, m.config.hiddenSize, seed: 48), cache: m.makeCache(batch: 1, capacity: 150))
+        }
+        let analytic = m.prefillFLOPs(tokens: 150)
+        #expect(counter.flops >= analytic && counter.flops <= 1.5 * analytic, "w \(w) s \(s) prefill 150: issued \(counter.flops), analytic \(analytic)")
     }
 
     @Test func sinksWithoutAWindowAreRefused() {
