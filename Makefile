@@ -101,6 +101,7 @@ test: deps-all
 	$(SWIFT) build --build-tests
 	$(SWIFT) test
 	scripts/cli-check.sh .build/debug/attnlab
+	scripts/check-faults.sh .build/debug/attnlab
 	scripts/check-pipeline.sh .build/debug/attnlab
 
 # The suites under the sanitizers, each in a build directory of its own (a fresh build:
