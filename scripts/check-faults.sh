@@ -13,7 +13,9 @@
 #     143 and leaves no temporary file; SIGKILL leaves at most dot-named `.NAME.tmp-*` files,
 #     which the next run removes once stale.
 #   scripts/check-faults.sh [path/to/attnlab]      (KEEP=1 keeps the work directory)
-set -euo pipefail
+set -Eeuo pipefail
+# A command that fails outside a test (set -e) names its line instead of ending the script silently.
+trap 'echo "check-faults: line $LINENO: a command failed (exit $?)" >&2' ERR
 bin="$(realpath "${1:-.build/debug/attnlab}")"
 root="$(cd "$(dirname "$0")/.." && pwd)"
 work="$(mktemp -d "${TMPDIR:-/tmp}/attnlab-faults.XXXXXX")"
@@ -99,7 +101,7 @@ kill_points() {
     "start_$name" & pid=$!
     sleep "$d"
     kill -s "$sig" "$pid" 2>/dev/null || true
-    status=0; wait "$pid" || status=$?
+    status=0; wait "$pid" 2>/dev/null || status=$?  # (no "Killed" job notice)
     count[$name.$sig.points]=$(( ${count[$name.$sig.points]:-0} + 1 ))
     "check_$name" "$sig" "$status" "$d"
   done
@@ -151,7 +153,7 @@ judge() {
 # next uninterrupted run, which says so.
 stale_cleanup() {
   local name="$1" dir="$2" message="$3"
-  [ -n "$(ls -A "$work/leftovers-$name")" ] || touch "$work/leftovers-$name/.$(ls "$dir" | head -1).tmp-99999-made-up"
+  [ -n "$(ls -A "$work/leftovers-$name")" ] || touch "$work/leftovers-$name/.$(cd "$dir" && set -- *; echo "$1").tmp-99999-made-up"
   "restore_$name"
   cp -a "$work/leftovers-$name"/.*.tmp-* "$dir/"
   touch -d '2 minutes ago' "$dir"/.*.tmp-*
@@ -179,7 +181,7 @@ mkdir -p "$work/merge-old" "$work/merge-new/results" "$work/leftovers-merge"
 merge_files=$(for e in $merge_exps; do printf '%s.csv ' "$e"; done)
 for f in $merge_files; do cp "$M/$f" "$work/merge-old/"; done
 for e in $merge_exps; do
-  shard=$(ls "$M/shards/$e/paper/"*.csv | head -1)
+  shards=("$M/shards/$e/paper/"*.csv); shard="${shards[0]}"  # (not ls | head: SIGPIPE under pipefail)
   python3 - "$shard" <<'PY'
 import csv, sys
 rows = list(csv.reader(open(sys.argv[1], newline="")))
