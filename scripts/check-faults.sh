@@ -15,11 +15,13 @@
 #   scripts/check-faults.sh [path/to/attnlab]      (KEEP=1 keeps the work directory)
 set -Eeuo pipefail
 # A command that fails outside a test (set -e) names its line instead of ending the script silently.
-trap 'echo "check-faults: line $LINENO: a command failed (exit $?)" >&2' ERR
+trap '[ "$BASHPID" = "$$" ] && echo "check-faults: line $LINENO: a command failed (exit $?)" >&2' ERR
 bin="$(realpath "${1:-.build/debug/attnlab}")"
 root="$(cd "$(dirname "$0")/.." && pwd)"
 work="$(mktemp -d "${TMPDIR:-/tmp}/attnlab-faults.XXXXXX")"
-[ -n "${KEEP:-}" ] && echo "check-faults: keeping $work" || trap 'rm -rf "$work"' EXIT
+# Only the script's own shell removes it: a background subshell that a kill point's signal
+# reaches before it execs the writer runs the EXIT trap it inherited.
+[ -n "${KEEP:-}" ] && echo "check-faults: keeping $work" || trap '[ "$BASHPID" = "$$" ] && rm -rf "$work"' EXIT
 cd "$root"
 failures=0
 fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
