@@ -101,6 +101,7 @@ test: deps-all
 	$(SWIFT) build --build-tests
 	$(SWIFT) test
 	scripts/cli-check.sh .build/debug/attnlab
+	scripts/check-faults.sh .build/debug/attnlab
 	scripts/check-pipeline.sh .build/debug/attnlab
 
 # The suites under the sanitizers, each in a build directory of its own (a fresh build:
@@ -111,6 +112,12 @@ test-asan: deps
 	$(SWIFT) test --sanitize=address --build-path .build-asan $(if $(SANITIZER_FILTER),--filter '$(SANITIZER_FILTER)')
 test-tsan: deps
 	$(SWIFT) test --sanitize=thread --build-path .build-tsan $(if $(SANITIZER_FILTER),--filter '$(SANITIZER_FILTER)')
+
+# Every output below is written atomically (the generator and scripts/update-readme.sh rename
+# a whole temporary file over it; the recipes here write .NAME.tmp-PID and mv it), so one that
+# exists is whole: make must not delete it when interrupted (docs/reliability.md).
+.PRECIOUS: $(addprefix $(GEN)/,$(GENERATED)) $(foreach f,$(FIGURES),$(FIGDIR)/$(f).pdf $(FIGDIR)/$(f).png) \
+           $(addprefix $(README_FIGS)/,$(addsuffix .png,$(README_FIGURES))) $(README_OUT) $(REPORT)
 
 # --- experiments: missing shards only, then merge (an unchanged CSV keeps its timestamp) ---
 experiments: $(addprefix run-,$(EXPERIMENTS))
@@ -139,10 +146,12 @@ $(addprefix $(GEN)/,$(GENERATED)) &: $(CSVS) $(wildcard $(BENCH_DIR)/machine.csv
 define figure_rules
 $(FIGDIR)/$(1).pdf: paper/figures/$(1).gp paper/figures/style.gp paper/figures/seedstats.gp $(GEN)/series.gp $(DATA_$(1)) | $(GEN)/prefill-slopes.csv
 	@mkdir -p $(FIGDIR)
-	gnuplot -e "results='$(CSV_DIR)'; generated='$(GEN)'; bench='$(BENCH_DIR)'; out='$(FIGDIR)/$(1)'; fmt='pdf'" paper/figures/$(1).gp
+	gnuplot -e "results='$(CSV_DIR)'; generated='$(GEN)'; bench='$(BENCH_DIR)'; out='$(FIGDIR)/.$(1).tmp-$$$$$$$$'; fmt='pdf'" paper/figures/$(1).gp \
+	  && mv -f $(FIGDIR)/.$(1).tmp-$$$$$$$$.pdf $$@ || { rm -f $(FIGDIR)/.$(1).tmp-$$$$$$$$.pdf; exit 1; }
 $(FIGDIR)/$(1).png: paper/figures/$(1).gp paper/figures/style.gp paper/figures/seedstats.gp $(GEN)/series.gp $(DATA_$(1)) | $(GEN)/prefill-slopes.csv
 	@mkdir -p $(FIGDIR)
-	gnuplot -e "results='$(CSV_DIR)'; generated='$(GEN)'; bench='$(BENCH_DIR)'; out='$(FIGDIR)/$(1)'; fmt='png'" paper/figures/$(1).gp
+	gnuplot -e "results='$(CSV_DIR)'; generated='$(GEN)'; bench='$(BENCH_DIR)'; out='$(FIGDIR)/.$(1).tmp-$$$$$$$$'; fmt='png'" paper/figures/$(1).gp \
+	  && mv -f $(FIGDIR)/.$(1).tmp-$$$$$$$$.png $$@ || { rm -f $(FIGDIR)/.$(1).tmp-$$$$$$$$.png; exit 1; }
 endef
 $(foreach f,$(FIGURES),$(eval $(call figure_rules,$(f))))
 
@@ -155,7 +164,7 @@ $(REPORT): paper/report.tex $(foreach f,$(FIGURES),$(FIGDIR)/$(f).pdf) $(addpref
 	@mkdir -p $(dir $@)
 	cd $(dir $@) && latexmk -pdf -interaction=nonstopmode -halt-on-error -output-directory=build $(CURDIR)/paper/report.tex >build.log 2>&1 \
 	  || { tail -40 build.log; exit 1; }
-	cp $(dir $@)build/report.pdf $@
+	cp $(dir $@)build/report.pdf $(dir $@).report.pdf.tmp-$$$$ && mv -f $(dir $@).report.pdf.tmp-$$$$ $@
 
 # README: the headline figures as PNG and the summary tables between markers (for smoke
 # and quick, a copy of README.md in out/<profile>/ beside its own docs/figures/).
@@ -163,7 +172,7 @@ readme: $(foreach f,$(README_FIGURES),$(README_FIGS)/$(f).png) $(README_OUT)
 	$(call where,README copy: $(README_OUT))
 $(README_FIGS)/%.png: $(FIGDIR)/%.png
 	@mkdir -p $(README_FIGS)
-	cp $< $@
+	cp $< $(@D)/.$(@F).tmp-$$$$ && mv -f $(@D)/.$(@F).tmp-$$$$ $@
 $(README_OUT): $(GEN)/summary.md $(GEN)/kv-models.md $(GEN)/runtime.md $(GEN)/peers.md $(if $(OUT),README.md)
 	scripts/update-readme.sh $(GEN) $(README_OUT)
 

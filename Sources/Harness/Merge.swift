@@ -2,7 +2,9 @@
 // deterministically (variant in registry order, then the parameters, seed, point and
 // metric, numbers compared as numbers). Refuses while runs are missing, so a merged
 // file is always a whole sweep; rewrites the file only when its content changes, so
-// make sees an unchanged CSV as up to date.
+// make sees an unchanged CSV as up to date. The file is replaced atomically (AtomicFile): a
+// merge that is killed leaves the previous CSV whole. Each experiment's CSV is a whole sweep
+// of its own; merging several is several independent files.
 
 import Attention
 import Foundation
@@ -13,6 +15,8 @@ public enum Merger {
         public var path: String
         public var rows: Int
         public var changed: Bool
+        /// Temporary files a killed merge had left in the output directory, now removed.
+        public var removedTemporaries: [String] = []
     }
 
     /// Writes `<directory>/<experiment>.csv`; the directory defaults to the store's results
@@ -30,9 +34,10 @@ public enum Merger {
         rows.sort { compare($0, $1, header: header) }
         let text = CSVTable.render(header: header, rows: rows)
         let path = "\(directory ?? store.results)/\(spec.name).csv"
+        let removed = AtomicFile.removeStaleTemporaries(in: directory ?? store.results)
         let old = try? String(contentsOfFile: path, encoding: .utf8)
         if old != text { try AtomicFile.write(text, to: path) }
-        return Outcome(path: path, rows: rows.count, changed: old != text)
+        return Outcome(path: path, rows: rows.count, changed: old != text, removedTemporaries: removed)
     }
 
     /// Sort order of merged rows: everything before the measured value, variant first by registry order.

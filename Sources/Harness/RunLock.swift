@@ -58,6 +58,19 @@ final class RunClaim {
 
     private init(fd: Int32, path: String) { self.fd = fd; self.path = path }
 
+    /// Whether a live process holds the claim at `path` now (a missing file is no claim; the
+    /// file is never created here).
+    static func isHeld(_ path: String) -> Bool {
+        let fd = open(path, O_RDWR | O_CLOEXEC)
+        guard fd >= 0 else { return false }
+        defer { close(fd) }
+        if flock(fd, LOCK_SH | LOCK_NB) == 0 {
+            flock(fd, LOCK_UN)
+            return false
+        }
+        return true
+    }
+
     /// Gives the claim up; with `removing`, deletes the file first (the run is finished).
     func release(removing: Bool) {
         if removing { unlink(path) }

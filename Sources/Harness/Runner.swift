@@ -149,8 +149,14 @@ public struct Runner {
                 // Nothing ran: waiting runs can only become ready through runs another process
                 // is executing; wait for those, else stop.
                 if !waiting.isEmpty && !busy.isEmpty {
-                    log.line("\(spec.name): \(waiting.count) run(s) wait for \(busy.count) run(s) another process is executing; checking again in \(Int(Runner.busyPollSeconds)) s")
-                    Thread.sleep(forTimeInterval: Runner.busyPollSeconds)
+                    log.line("\(spec.name): \(waiting.count) run(s) wait for \(busy.count) run(s) another process is executing; "
+                             + "looking again when one of those finishes (at most \(Int(Runner.busyPollSeconds)) s)")
+                    // Until one of the busy runs' claims is released (its shard written, or its
+                    // process gone), looking every 0.1 s, at most busyPollSeconds.
+                    let deadline = Stopwatch.now() + Runner.busyPollSeconds
+                    while Stopwatch.now() < deadline && busy.allSatisfy({ RunClaim.isHeld(store.claimPath($0, profile)) }) {
+                        Thread.sleep(forTimeInterval: min(0.1, Runner.busyPollSeconds))
+                    }
                     queue = waiting + busy
                     continue
                 }
@@ -174,7 +180,8 @@ public struct Runner {
     /// shared file system, whose temporary files a run must not remove.
     public static let staleTemporaryAge: TimeInterval = 60
 
-    /// How often a process whose remaining runs wait for another process's runs looks again.
+    /// The longest a process whose remaining runs wait for another process's runs waits before
+    /// looking again (it looks as soon as one of those runs finishes).
     public static var busyPollSeconds: TimeInterval = 30
 
     /// Removes temporary files (AtomicFile's `.<shard>.csv.tmp-<pid>-<uuid>`) that a killed run

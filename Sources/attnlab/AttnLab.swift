@@ -19,6 +19,8 @@ struct AttnLab: ParsableCommand {
         CPUCheck.requireBuildFeatures(program: "attnlab")
         RuntimeEnvironment.apply()
         MemoryTuning.keepFreedMemory()
+        // SIGTERM/SIGINT/SIGHUP: remove unfinished temporary files, say so, die of the signal.
+        Interruption.install(program: "attnlab")
         do {
             var command = try parseAsRoot()
             try command.run()

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Harness
+import TensorCore
 
 /// Options shared by run, merge and list: where the specs and the results live.
 struct SuiteOptions: ParsableArguments {
@@ -18,6 +19,14 @@ struct SuiteOptions: ParsableArguments {
     static func checkProfile(_ text: String) throws {
         if text != "auto" { _ = try Profile.parse(text) }
     }
+}
+
+/// One line per merged CSV (and one per temporary file a killed merge had left, now removed).
+func report(_ outcome: Merger.Outcome) {
+    for path in outcome.removedTemporaries {
+        FileHandle.standardError.write(Data("removed a temporary file left by an interrupted merge: \(path)\n".utf8))
+    }
+    print("\(outcome.path): \(outcome.rows) rows\(outcome.changed ? "" : " (unchanged)")")
 }
 
 /// `attnlab run`: the missing shards of one experiment (or all), resumable.
@@ -49,6 +58,7 @@ struct Run: ParsableCommand {
         // Validate every selection before running anything.
         for spec in specs { _ = try spec.runs(profile: try options.profile(profile, for: spec), variants: filter) }
         let runner = Runner(store: options.store)
+        if !dryRun { Interruption.setHint("Finished shards are kept; rerun the same command to resume.") }
         var failures = 0
         for spec in specs {
             let p = try options.profile(profile, for: spec)
@@ -63,7 +73,7 @@ struct Run: ParsableCommand {
             for f in summary.failed { print("failed: \(spec.name) \(f.key): \(f.error)") }
             if merge && summary.failed.isEmpty && summary.waiting == 0 && summary.busy == 0 && slice == .all && filter == nil {
                 let outcome = try Merger.merge(spec, profile: p, store: options.store, into: mergedDir)
-                print("\(outcome.path): \(outcome.rows) rows\(outcome.changed ? "" : " (unchanged)")")
+                report(outcome)
             }
         }
         if failures > 0 { throw ExitCode(1) }
@@ -92,7 +102,7 @@ struct Merge: ParsableCommand {
             do {
                 let outcome = try Merger.merge(spec, profile: try options.profile(profile, for: spec), store: options.store,
                                                into: mergedDir)
-                print("\(outcome.path): \(outcome.rows) rows\(outcome.changed ? "" : " (unchanged)")")
+                report(outcome)
             } catch HarnessError.failed(let message) {
                 FileHandle.standardError.write(Data("error: \(message)\n".utf8))
                 incomplete = true

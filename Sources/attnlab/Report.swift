@@ -27,6 +27,9 @@ struct Report: ParsableCommand {
             FileHandle.standardError.write(Data("error: \(message)\n".utf8))
             throw ExitCode(1)
         }
+        for path in generator.removedTemporaries {
+            FileHandle.standardError.write(Data("removed a temporary file left by an interrupted report: \(path)\n".utf8))
+        }
         for c in claims { print("[\(c.holds ? "holds" : "unsupported (not enforced)")] \(c.id): \(c.evidence)") }
         print("wrote \(out)/")
     }

@@ -181,6 +181,31 @@ struct RunnerMergeTests {
 
     /// A killed write leaves `.<key>.csv.tmp-<pid>-<uuid>` beside the shards: runs and merges
     /// ignore it; a run removes it once it is older than any live write could be.
+    @Test func aClaimIsHeldUntilReleasedAndLookingDoesNotCreateIt() throws {
+        let dir = try TempDir("claim")
+        let path = dir.file("shards/x/.run.claim")
+        #expect(!RunClaim.isHeld(path))
+        #expect(!FileManager.default.fileExists(atPath: path))
+        let claim = try #require(try RunClaim.acquire(path))
+        #expect(RunClaim.isHeld(path))
+        #expect(try RunClaim.acquire(path) == nil)   // looking did not take it
+        claim.release(removing: true)
+        #expect(!RunClaim.isHeld(path))
+        #expect(!FileManager.default.fileExists(atPath: path))
+    }
+
+    @Test func aMergeRemovesStaleTemporaryFilesOfItsOutputDirectory() throws {
+        let (_, spec, store) = try setUp("merge-temps")
+        try Runner(store: store, log: CollectingLog()).run(spec, profile: .smoke)
+        let stale = "\(store.results)/.tiny.csv.tmp-999999-\(UUID().uuidString)"
+        let fresh = "\(store.results)/.tiny.csv.tmp-999998-\(UUID().uuidString)"
+        for path in [stale, fresh] { try "experiment,half".write(toFile: path, atomically: false, encoding: .utf8) }
+        try FileManager.default.setAttributes([.modificationDate: Date(timeIntervalSinceNow: -3600)], ofItemAtPath: stale)
+        let outcome = try Merger.merge(spec, profile: .smoke, store: store)
+        #expect(outcome.removedTemporaries == [stale])
+        #expect(!FileManager.default.fileExists(atPath: stale) && FileManager.default.fileExists(atPath: fresh))
+    }
+
     @Test func temporaryFilesAreIgnoredAndStaleOnesRemoved() throws {
         let (_, spec, store) = try setUp("tempfiles")
         let runs = try spec.runs(profile: .smoke)

@@ -2,7 +2,8 @@
 // number the prose cites), tables (LaTeX and Markdown), the derived CSV some figures
 // plot (fitted slopes, joined points), and the list of checked claims. A claim the data
 // stop supporting fails the build with a message, unless checking is turned off (the
-// smoke-profile pipeline check, whose seconds-long runs support nothing).
+// smoke-profile pipeline check, whose seconds-long runs support nothing). The files are one
+// set, published together: a generator that fails or is stopped leaves the previous set.
 //
 // This file holds the struct, the list of sections (`run()`) and `claim(...)`; each section
 // is an extension of its own, ReportGenerator+<Section>.swift, shared helpers in +Helpers.
@@ -29,6 +30,8 @@ public struct ReportGenerator {
     var numbers = NumberSheet()
     var claims: [Claim] = []
     var files: [String: String] = [:]
+    /// Temporary files a killed generator had left in the output directory, removed by `run()`.
+    public private(set) var removedTemporaries: [String] = []
 
     /// Adding an experiment to the report: one file, ReportGenerator+<Section>.swift, with
     /// its section (an extension, like +Needle), its name here and one line in `run()`'s list
@@ -89,7 +92,10 @@ public struct ReportGenerator {
                 + "\nChange the prose in paper/report.tex and the claim in ReportGenerator, or rerun the experiments.")
         }
         try FileManager.default.createDirectory(atPath: output, withIntermediateDirectories: true)
-        for (name, text) in files.sorted(by: { $0.key < $1.key }) { try AtomicFile.write(text, to: "\(output)/\(name)") }
+        removedTemporaries = AtomicFile.removeStaleTemporaries(in: output)
+        // One set: all written first, then renamed into place together, so an interrupted or
+        // failed generator leaves the previous outputs (see AtomicFile.writeAll).
+        try AtomicFile.writeAll(files.sorted(by: { $0.key < $1.key }).map { (path: "\(output)/\($0.key)", data: Data($0.value.utf8)) })
         return claims
     }
 
