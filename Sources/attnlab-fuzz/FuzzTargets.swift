@@ -16,7 +16,8 @@ enum FuzzTarget: String, CaseIterable {
     /// (`attnlab forward --input/--weights`, checkpoints).
     case safetensors
     /// LayerIO.decodeConfig: a layer's config JSON (`attnlab forward --config`), then every
-    /// mechanism's validation, and for small layers a forward and decode pass.
+    /// mechanism's validation; with a "variant" key, a small layer of that mechanism runs a
+    /// forward and decode pass as `attnlab forward --variant … --decode` would.
     case attentionConfig = "attention-config"
     /// PublishedModel.parse: a Hugging Face config.json (`attnlab kv-cache`, kv-cache-models),
     /// then the KV-cache arithmetic the kv-cache command prints.
@@ -73,18 +74,19 @@ enum FuzzTarget: String, CaseIterable {
 
     static func attentionConfig(_ data: Data) {
         guard let config = try? LayerIO.decodeConfig(data, path: "fuzz.json") else { return }
-        for variant in Variant.allCases {
-            guard let resolved = try? variant.resolve(config) else { continue }
-            let widths = [resolved.hiddenSize, resolved.numHeads, resolved.numKVHeads, resolved.headDim,
-                          resolved.linearFeatureDim, resolved.kvLoraRank, resolved.qLoraRank,
-                          resolved.qkNopeHeadDim, resolved.qkRopeHeadDim, resolved.vHeadDim]
-            guard widths.allSatisfy({ $0 <= smallWidth }), resolved.ropeTheta < 1e30 else { continue }
-            var rng = Xoshiro256StarStar(seed: 1)
-            guard let layer = try? variant.make(config: resolved, rng: &rng) else { continue }
-            let c = resolved.hiddenSize
-            let x = Tensor(shape: [1, 3, c], data: (0 ..< 3 * c).map { Float($0 % 7) / 7 - 0.5 })
-            _ = try? LayerIO.run(layer, input: x, decode: true)
-        }
+        let resolved = Variant.allCases.map { try? $0.resolve(config) }
+        // The config decoder ignores keys it does not know, so the variant to run can ride along
+        // (running every variant on every input would cost most of the executions).
+        guard let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
+              let id = object["variant"] as? String, let variant = Variant(rawValue: id),
+              let c = resolved[Variant.allCases.firstIndex(of: variant)!] else { return }
+        let widths = [c.hiddenSize, c.numHeads, c.numKVHeads, c.headDim, c.linearFeatureDim, c.kvLoraRank,
+                      c.qLoraRank, c.qkNopeHeadDim, c.qkRopeHeadDim, c.vHeadDim]
+        guard widths.allSatisfy({ $0 <= smallWidth }) else { return }
+        var rng = Xoshiro256StarStar(seed: 1)
+        guard let layer = try? variant.make(config: c, rng: &rng) else { return }
+        let x = Tensor(shape: [1, 3, c.hiddenSize], data: (0 ..< 3 * c.hiddenSize).map { Float($0 % 7) / 7 - 0.5 })
+        _ = try? LayerIO.run(layer, input: x, decode: true)
     }
 
     /// The contexts and element size `attnlab kv-cache` uses at most (its --context limit is
