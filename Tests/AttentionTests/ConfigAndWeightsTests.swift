@@ -56,6 +56,35 @@ struct ConfigAndWeightsTests {
         #expect(throws: AttentionConfigError.self) { try JSONDecoder().decode(AttentionConfig.self, from: Data(indivisible.utf8)) }
     }
 
+    /// Fuzzing regression (docs/reliability.md): hidden_size 2^61 with one head and no
+    /// kv_lora_rank made the default d_c = 4·D overflow while decoding. Every integer field
+    /// is now bounded by ±2^24 at decode time, with an error naming the field and value.
+    @Test func fuzzCrashHugeWidthIsAnError() throws {
+        let corpus = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent("fuzz/corpus/attention-config")
+        let path = corpus.appendingPathComponent("crash-b52c1bb512848797dc288364bba94cdf1f0f8f3b").path
+        let e = #expect(throws: LayerIOError.self) { try LayerIO.readConfig(path: path) }
+        #expect(e?.description.contains("hidden_size = 2305843009213693952") == true, "\(e.map(String.init(describing:)) ?? "")")
+        #expect(e?.description.contains("±16777216") == true)
+    }
+
+    /// Each integer field beyond ±2^24 is named with its value; 2^24 itself is read.
+    @Test(arguments: ["hidden_size", "num_attention_heads", "num_key_value_heads", "head_dim", "sliding_window",
+                      "attention_sinks", "linear_feature_dim", "kv_lora_rank", "q_lora_rank", "qk_nope_head_dim",
+                      "qk_rope_head_dim", "v_head_dim"])
+    func integerFieldsAreBounded(_ field: String) throws {
+        func decode(_ value: Int) throws -> AttentionConfig {
+            var object: [String: Any] = ["hidden_size": 64, "num_attention_heads": 4, "head_dim": 16]
+            object[field] = value
+            return try LayerIO.decodeConfig(JSONSerialization.data(withJSONObject: object), path: "c.json")
+        }
+        for bad in [(1 << 24) + 1, -(1 << 24) - 1, Int.max, Int.min] {
+            let e = #expect(throws: LayerIOError.self) { try decode(bad) }
+            #expect(e?.description.contains("\(field) = \(bad)") == true, "\(e.map(String.init(describing:)) ?? "")")
+        }
+        _ = try decode(1 << 24)
+    }
+
     @Test(arguments: allCases)
     func weightsRoundTripThroughSafetensors(_ c: Case) throws {
         let a = try c.make(seed: 30), b = try c.make(seed: 31)
