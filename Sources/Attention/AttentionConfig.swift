@@ -146,7 +146,7 @@ extension AttentionConfig {
         try validateCommon()
         if headDim < 2 || headDim % 2 != 0 { throw fail("head_dim", headDim, "must be even and at least 2 (RoPE rotates pairs)") }
         if numKVHeads < 1 || numHeads % numKVHeads != 0 {
-            let divisors = (1...numHeads).filter { numHeads % $0 == 0 }.map(String.init).joined(separator: ", ")
+            let divisors = AttentionConfig.divisors(of: numHeads).map(String.init).joined(separator: ", ")
             throw fail("num_key_value_heads", numKVHeads, "must divide num_attention_heads = \(numHeads); valid: \(divisors)")
         }
         if let w = slidingWindow, w < 1 { throw fail("sliding_window", w, "must be at least 1 token") }
@@ -155,6 +155,21 @@ extension AttentionConfig {
             throw fail("attention_sinks", attentionSinks,
                        "the training op applies sinks, but prefill, decode and the caches do not yet; valid: 0")
         }
+    }
+
+    /// The divisors of n ≥ 1 in increasing order, by trial division up to √n (up to n took
+    /// seconds for the head counts a config may give).
+    static func divisors(of n: Int) -> [Int] {
+        var small: [Int] = [], large: [Int] = []
+        var i = 1
+        while i <= n / i {
+            if n % i == 0 {
+                small.append(i)
+                if i != n / i { large.append(n / i) }
+            }
+            i += 1
+        }
+        return small + large.reversed()
     }
 
     func validateLinear() throws {

@@ -41,6 +41,33 @@ struct ConfigAndWeightsTests {
         #expect(e?.description.contains("valid: 1, 2, 3, 6") == true)
     }
 
+    /// The divisor list of the message, against trial division up to n.
+    @Test func divisorListsAreComplete() {
+        for n in 1...72 {
+            let config = AttentionConfig(hiddenSize: 2 * n, numHeads: n, numKVHeads: 0, headDim: 2)
+            let e = #expect(throws: AttentionConfigError.self) { _ = try Variant.gqa.resolve(config) }
+            let expected = (1...n).filter { n % $0 == 0 }.map(String.init).joined(separator: ", ")
+            #expect(e?.reason.hasSuffix("valid: \(expected)") == true, "\(n): \(e.map(String.init(describing:)) ?? "")")
+        }
+    }
+
+    /// Fuzzing regression (docs/reliability.md): 6,655,362 heads with num_key_value_heads 0
+    /// took 15 s, listing the divisors by trial division up to n. Now up to √n: the largest
+    /// head count a config may give, 2^24, is answered at once.
+    @Test func fuzzSlowUnitDivisorsAreQuick() throws {
+        let corpus = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent("fuzz/corpus/attention-config")
+        let config = try LayerIO.readConfig(path: corpus.appendingPathComponent("slow-unit-79d9744a0d1bd191e6ab9c9a8f3e06c9464c9097").path)
+        let start = Date()
+        for heads in [config.numHeads, 1 << 24] {
+            var c = config
+            c.numHeads = heads
+            let e = #expect(throws: AttentionConfigError.self) { _ = try Variant.gqa.resolve(c) }
+            #expect(e?.field == "num_key_value_heads")
+        }
+        #expect(Date().timeIntervalSince(start) < 1, "divisor lists took \(Date().timeIntervalSince(start)) s")
+    }
+
     @Test func unknownVariantListsValidIds() {
         let e = #expect(throws: UnknownVariant.self) { try Variant.parse("flash") }
         #expect(e?.description == "unknown attention variant 'flash'; valid: " + Variant.allCases.map(\.rawValue).joined(separator: ", "))
