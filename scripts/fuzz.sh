@@ -6,7 +6,7 @@
 # Exits non-zero if any target crashed (naming the input that did) or could not run.
 #
 #   FUZZ_SECONDS=60 scripts/fuzz.sh                 every target, 60 s each (make fuzz-smoke: 20)
-#   FUZZ_TARGETS="safetensors" scripts/fuzz.sh      some targets only
+#   FUZZ_TARGETS="safetensors" scripts/fuzz.sh      some targets only (the CSV's other rows are kept)
 #   FUZZ_CSV=/tmp/fuzz.csv scripts/fuzz.sh          the CSV elsewhere (default results/bench/fuzz.csv)
 #
 # Reproduce a finding: SWIFT_BACKTRACE=enable=no ATTNLAB_FUZZ_TARGET=<target> .build-fuzz/debug/attnlab-fuzz <file>
@@ -15,7 +15,8 @@ cd "$(dirname "$0")/.."
 
 SWIFT="${SWIFT:-swift}"
 SECONDS_EACH="${FUZZ_SECONDS:-60}"
-TARGETS="${FUZZ_TARGETS:-safetensors attention-config published-model experiment-spec}"
+ALL_TARGETS="safetensors attention-config published-model experiment-spec"
+TARGETS="${FUZZ_TARGETS:-$ALL_TARGETS}"
 BUILD=.build-fuzz
 BIN="$BUILD/debug/attnlab-fuzz"
 SCRATCH="$BUILD/corpus"
@@ -75,7 +76,20 @@ for t in $TARGETS; do
   fi
 done
 
-printf '%s\n' "$rows" > "$CSV"
+# Rows of targets not run this time are kept, so FUZZ_TARGETS=… updates only its own rows;
+# rows are in the order of ALL_TARGETS.
+declare -A row
+while IFS= read -r line; do row["${line%%,*}"]="$line"; done < <(printf '%s\n' "$rows")
+if [ -f "$CSV" ]; then
+  while IFS= read -r line; do
+    t="${line%%,*}"
+    case " $TARGETS " in *" $t "*) ;; *) row["$t"]="$line" ;; esac
+  done < "$CSV"
+fi
+{
+  echo "target,seconds,executions,corpus_files,crashes,date,commit"
+  for t in $ALL_TARGETS; do [ -z "${row[$t]:-}" ] || echo "${row[$t]}"; done
+} > "$CSV"
 echo "wrote $CSV"
 if [ "${#failed[@]}" -gt 0 ]; then
   echo "fuzzing found problems (reproduce: SWIFT_BACKTRACE=enable=no ATTNLAB_FUZZ_TARGET=<target> $BIN <input>):" >&2
