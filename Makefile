@@ -3,7 +3,8 @@
 #               end-to-end check of the pipeline on the smoke profile
 #   make all    install what is missing, build, run the missing experiment shards,
 #               then figures, tables, numbers and paper/report.pdf
-# Also: make experiments | report | figures | bench | bench-peers | check-extension | test-asan | test-tsan | clean.
+# Also: make experiments | report | figures | bench | bench-peers | check-extension | test-asan | test-tsan |
+#       fuzz | fuzz-smoke | clean.
 # PROFILE=smoke or PROFILE=quick writes every output under out/<profile>/ instead.
 #
 # Missing system packages are installed by scripts/install-deps.sh (apt-get, as root).
@@ -66,7 +67,7 @@ GENERATED    := numbers.tex series.gp kv-models.tex table1.tex summary.tex mqar.
                 summary.md kv-models.md runtime.md peers.md prefill-slopes.csv perf.csv peers.tex perf.tex perf.md
 
 .PHONY: all test build release experiments report figures readme bench bench-peers deps deps-all clean help \
-        check-extension check-pipeline check-clusters test-asan test-tsan $(addprefix run-,$(EXPERIMENTS))
+        check-extension check-pipeline check-clusters test-asan test-tsan fuzz fuzz-smoke $(addprefix run-,$(EXPERIMENTS))
 
 # One line at the end of a per-profile run saying where its outputs went: from the last goal
 # given (all when none), and from all rather than from its phases.
@@ -81,7 +82,7 @@ all: deps-all release
 	$(call where,report: $(REPORT))
 
 help:
-	@sed -n '2,9p' Makefile
+	@sed -n '2,10p' Makefile
 
 # Only what compiling needs (OpenBLAS); fast when already installed.
 deps:
@@ -112,6 +113,16 @@ test-asan: deps
 	$(SWIFT) test --sanitize=address --build-path .build-asan $(if $(SANITIZER_FILTER),--filter '$(SANITIZER_FILTER)')
 test-tsan: deps
 	$(SWIFT) test --sanitize=thread --build-path .build-tsan $(if $(SANITIZER_FILTER),--filter '$(SANITIZER_FILTER)')
+
+# libFuzzer on the readers of untrusted files (safetensors, layer configs, published
+# config.json, experiment specs): FUZZ_SECONDS per target, a debug build with AddressSanitizer
+# in .build-fuzz, results in results/bench/fuzz.csv (docs/reliability.md). Fails on a crash.
+FUZZ_SECONDS ?= 600
+fuzz: deps
+	FUZZ_SECONDS=$(FUZZ_SECONDS) SWIFT=$(SWIFT) scripts/fuzz.sh
+# 20 s per target, the CSV in .build-fuzz/ so the committed one stays: does everything still run?
+fuzz-smoke: deps
+	FUZZ_SECONDS=20 FUZZ_CSV=.build-fuzz/fuzz-smoke.csv SWIFT=$(SWIFT) scripts/fuzz.sh
 
 # Every output below is written atomically (the generator and scripts/update-readme.sh rename
 # a whole temporary file over it; the recipes here write .NAME.tmp-PID and mv it), so one that

@@ -72,33 +72,51 @@ public struct AttentionConfig: Codable, Sendable, Equatable {
         self.rmsNormEps = rmsNormEps
     }
 
+    /// The largest magnitude a decoded width, head count, window or sink count may have:
+    /// 2^24, far beyond any real layer, so that the defaults derived from them (d_c = 4·D)
+    /// and the products of two of them (H·D, G·D) stay far inside Int.
+    public static let maxDecodedMagnitude = 1 << 24
+
     /// Missing keys take the defaults above, so a minimal JSON needs only
-    /// hidden_size and num_attention_heads.
+    /// hidden_size and num_attention_heads. Integers beyond ±2^24 are refused here; the
+    /// mechanisms' validation then checks signs, divisibility and evenness.
     public init(from decoder: Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
-        let hidden = try c.decode(Int.self, forKey: .hiddenSize)
-        let heads = try c.decode(Int.self, forKey: .numHeads)
-        if try c.decodeIfPresent(Int.self, forKey: .headDim) == nil, heads > 0, hidden % heads != 0 {
+        func inRange(_ key: CodingKeys, _ n: Int) throws -> Int {
+            let limit = AttentionConfig.maxDecodedMagnitude
+            guard n >= -limit, n <= limit else {
+                throw AttentionConfigError(field: key.rawValue, value: "\(n)",
+                                           reason: "out of range: widths, head counts, windows and sink counts must lie within ±\(limit) (2^24)")
+            }
+            return n
+        }
+        func int(_ key: CodingKeys) throws -> Int? {
+            try c.decodeIfPresent(Int.self, forKey: key).map { try inRange(key, $0) }
+        }
+        let hidden = try inRange(.hiddenSize, c.decode(Int.self, forKey: .hiddenSize))
+        let heads = try inRange(.numHeads, c.decode(Int.self, forKey: .numHeads))
+        let headDim = try int(.headDim)
+        if headDim == nil, heads > 0, hidden % heads != 0 {
             throw AttentionConfigError(field: "head_dim", value: "absent",
                                        reason: "hidden_size \(hidden) is not divisible by num_attention_heads \(heads); give head_dim explicitly")
         }
         self.init(
             hiddenSize: hidden,
             numHeads: heads,
-            numKVHeads: try c.decodeIfPresent(Int.self, forKey: .numKVHeads),
-            headDim: try c.decodeIfPresent(Int.self, forKey: .headDim),
-            slidingWindow: try c.decodeIfPresent(Int.self, forKey: .slidingWindow),
+            numKVHeads: try int(.numKVHeads),
+            headDim: headDim,
+            slidingWindow: try int(.slidingWindow),
             ropeTheta: try c.decodeIfPresent(Double.self, forKey: .ropeTheta) ?? 10000,
             ropePairing: try c.decodeIfPresent(RoPEPairing.self, forKey: .ropePairing) ?? .halfSplit,
-            linearFeatureDim: try c.decodeIfPresent(Int.self, forKey: .linearFeatureDim),
-            kvLoraRank: try c.decodeIfPresent(Int.self, forKey: .kvLoraRank),
-            qLoraRank: try c.decodeIfPresent(Int.self, forKey: .qLoraRank) ?? 0,
-            qkNopeHeadDim: try c.decodeIfPresent(Int.self, forKey: .qkNopeHeadDim),
-            qkRopeHeadDim: try c.decodeIfPresent(Int.self, forKey: .qkRopeHeadDim),
-            vHeadDim: try c.decodeIfPresent(Int.self, forKey: .vHeadDim),
+            linearFeatureDim: try int(.linearFeatureDim),
+            kvLoraRank: try int(.kvLoraRank),
+            qLoraRank: try int(.qLoraRank) ?? 0,
+            qkNopeHeadDim: try int(.qkNopeHeadDim),
+            qkRopeHeadDim: try int(.qkRopeHeadDim),
+            vHeadDim: try int(.vHeadDim),
             rmsNormEps: try c.decodeIfPresent(Float.self, forKey: .rmsNormEps) ?? 1e-6
         )
-        attentionSinks = try c.decodeIfPresent(Int.self, forKey: .attentionSinks) ?? 0
+        attentionSinks = try int(.attentionSinks) ?? 0
     }
 }
 
@@ -128,7 +146,7 @@ extension AttentionConfig {
         try validateCommon()
         if headDim < 2 || headDim % 2 != 0 { throw fail("head_dim", headDim, "must be even and at least 2 (RoPE rotates pairs)") }
         if numKVHeads < 1 || numHeads % numKVHeads != 0 {
-            let divisors = (1...numHeads).filter { numHeads % $0 == 0 }.map(String.init).joined(separator: ", ")
+            let divisors = AttentionConfig.divisors(of: numHeads).map(String.init).joined(separator: ", ")
             throw fail("num_key_value_heads", numKVHeads, "must divide num_attention_heads = \(numHeads); valid: \(divisors)")
         }
         if let w = slidingWindow, w < 1 { throw fail("sliding_window", w, "must be at least 1 token") }
@@ -137,6 +155,21 @@ extension AttentionConfig {
             throw fail("attention_sinks", attentionSinks,
                        "sinks are kept beyond a sliding window, and there is none (sliding_window null); valid: 0")
         }
+    }
+
+    /// The divisors of n ≥ 1 in increasing order, by trial division up to √n (up to n took
+    /// seconds for the head counts a config may give).
+    static func divisors(of n: Int) -> [Int] {
+        var small: [Int] = [], large: [Int] = []
+        var i = 1
+        while i <= n / i {
+            if n % i == 0 {
+                small.append(i)
+                if i != n / i { large.append(n / i) }
+            }
+            i += 1
+        }
+        return small + large.reversed()
     }
 
     func validateLinear() throws {

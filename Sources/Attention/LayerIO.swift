@@ -11,6 +11,11 @@ public enum LayerIO {
         guard let data = FileManager.default.contents(atPath: path) else {
             throw LayerIOError("cannot read config file '\(path)'")
         }
+        return try decodeConfig(data, path: path)
+    }
+
+    /// As `readConfig(path:)`, from bytes already read; `path` names the source in messages.
+    public static func decodeConfig(_ data: Data, path: String) throws -> AttentionConfig {
         do {
             return try JSONDecoder().decode(AttentionConfig.self, from: data)
         } catch let e as AttentionConfigError {

@@ -139,6 +139,12 @@ public struct ExperimentSpec: Sendable {
         guard let data = FileManager.default.contents(atPath: path) else {
             throw HarnessError.badInput("cannot read experiment spec \(path)")
         }
+        return try load(data: data, path: path)
+    }
+
+    /// As `load(path:)`, from bytes already read; `path` names the source in messages and
+    /// its file name must equal the spec's name.
+    public static func load(data: Data, path: String) throws -> ExperimentSpec {
         let object: Any
         do { object = try JSONSerialization.jsonObject(with: data) } catch {
             throw HarnessError.badInput("\(path) is not valid JSON: \(error.localizedDescription)")

@@ -150,6 +150,17 @@ public struct PublishedModel: Codable, Sendable, Equatable {
     /// Notes on how the layer pattern was decided (e.g. "use_sliding_window false: sliding_window ignored").
     public var notes: [String]
 
+    /// The most layers, and the most query heads, a config may give: far above any
+    /// published model (DeepSeek-V3: 61 layers, 128 heads), and small enough that a layer
+    /// list and the divisor lists in messages stay cheap.
+    public static let maxLayers = 65_536
+    public static let maxHeads = 65_536
+    /// The most elements a model may cache per token over all its layers, and the bound on
+    /// every width and on MLA's multi-head equivalent: 2^26, about 400× Llama-3-70B's 163,840.
+    /// At the kv-cache command's largest context (2^30 tokens) and element size (64 bytes),
+    /// 2^26 elements per token is 2^62 bytes, so every count the calculator forms fits an Int.
+    public static let maxElementsPerToken = 1 << 26
+
     /// Reads and checks a config.json file.
     public static func load(path: String) throws -> PublishedModel {
         guard let data = FileManager.default.contents(atPath: path) else {
@@ -318,6 +329,19 @@ private struct ConfigReader {
         return try positive(key, n)
     }
 
+    /// `n`, when it is at most `limit`; `what` says what the limit is for.
+    func atMost(_ key: String, _ n: Int, _ limit: Int, _ what: String) throws -> Int {
+        guard n <= limit else {
+            throw fail(key, .impossibleValue, "\(prefix)\(key) = \(n) is beyond the limit of \(limit) \(what) (valid: 1 … \(limit))")
+        }
+        return n
+    }
+
+    /// A width (d_h, d_c, d_h^R, …): at most the per-token element limit.
+    func width(_ key: String, _ n: Int) throws -> Int {
+        try atMost(key, n, PublishedModel.maxElementsPerToken, "elements per token (2^26)")
+    }
+
     mutating func optionalString(_ key: String, from dict: [String: JSONValue]? = nil) -> String? {
         guard let v = (dict ?? object)[key], case .string(let s) = v else { return nil }
         record(key, v)
@@ -346,8 +370,10 @@ private struct ConfigReader {
             used.append(ConfigField(name: "architectures", value: JSONValue.array(a).text))
         }
 
-        let numLayers = try requiredPositive("num_hidden_layers", why: "the number of layers l")
-        let numHeads = try requiredPositive("num_attention_heads", why: "the number of query heads n_h")
+        let numLayers = try atMost("num_hidden_layers", requiredPositive("num_hidden_layers", why: "the number of layers l"),
+                                   PublishedModel.maxLayers, "layers")
+        let numHeads = try atMost("num_attention_heads", requiredPositive("num_attention_heads", why: "the number of query heads n_h"),
+                                  PublishedModel.maxHeads, "heads")
         let hiddenSize = try optionalPositive("hidden_size")
         let maxPositions = try optionalPositive("max_position_embeddings")
         let vocabSize = try optionalPositive("vocab_size")
@@ -370,10 +396,10 @@ private struct ConfigReader {
         // MLA: a kv_lora_rank (not null) makes every layer cache the latent.
         var mla: MLADimensions?
         if raw("kv_lora_rank") != nil {
-            let dc = try requiredPositive("kv_lora_rank", why: "the latent width d_c")
-            let dr = try requiredPositive("qk_rope_head_dim", why: "the shared RoPE key width d_h^R of MLA")
-            let dn = try requiredPositive("qk_nope_head_dim", why: "the per-head key width d_nope of MLA")
-            let dv = try requiredPositive("v_head_dim", why: "the per-head value width d_v of MLA")
+            let dc = try width("kv_lora_rank", requiredPositive("kv_lora_rank", why: "the latent width d_c"))
+            let dr = try width("qk_rope_head_dim", requiredPositive("qk_rope_head_dim", why: "the shared RoPE key width d_h^R of MLA"))
+            let dn = try width("qk_nope_head_dim", requiredPositive("qk_nope_head_dim", why: "the per-head key width d_nope of MLA"))
+            let dv = try width("v_head_dim", requiredPositive("v_head_dim", why: "the per-head value width d_v of MLA"))
             var dq = 0
             if let q = try optionalInt("q_lora_rank") {
                 guard q >= 0 else {
@@ -391,7 +417,7 @@ private struct ConfigReader {
         if let mla {
             headDim = mla.qkNopeHeadDim
         } else if let d = try optionalPositive("head_dim") {
-            headDim = d
+            headDim = try width("head_dim", d)
         } else {
             guard let hiddenSize else {
                 throw fail("hidden_size", .missingField,
@@ -402,8 +428,34 @@ private struct ConfigReader {
                            "hidden_size = \(hiddenSize) is not divisible by num_attention_heads = \(numHeads) and head_dim is absent (valid: give head_dim, or a hidden_size that is a multiple of \(numHeads))")
             }
             headDim = hiddenSize / numHeads
+            guard headDim <= PublishedModel.maxElementsPerToken else {
+                throw fail("hidden_size", .impossibleValue,
+                           "hidden_size = \(hiddenSize) gives head_dim = hidden_size / num_attention_heads = \(headDim), beyond the limit of \(PublishedModel.maxElementsPerToken) elements per token (2^26) (valid: a hidden_size of at most \(PublishedModel.maxElementsPerToken) × num_attention_heads, or head_dim 1 … \(PublishedModel.maxElementsPerToken))")
+            }
             defaults.append(AppliedDefault(field: prefix + "head_dim", value: "\(headDim)",
                                            rule: "absent → hidden_size / num_attention_heads = \(hiddenSize) / \(numHeads)"))
+        }
+
+        // What the calculator multiplies must fit: every factor is bounded above (n_h, n_kv and l
+        // by 2^16, widths by 2^26), so these products cannot overflow before they are compared.
+        let limit = PublishedModel.maxElementsPerToken
+        if let mla {
+            let perLayer = mla.kvLoraRank + mla.qkRopeHeadDim
+            if perLayer * numLayers > limit {
+                throw fail("num_hidden_layers", .impossibleValue,
+                           "the KV cache would hold \(perLayer * numLayers) elements per token (num_hidden_layers \(numLayers) × (kv_lora_rank \(mla.kvLoraRank) + qk_rope_head_dim \(mla.qkRopeHeadDim))), beyond the limit of \(limit) (2^26) (valid: configs that cache at most \(limit) elements per token over all layers)")
+            }
+            let mhaEquivalent = numHeads * (mla.qkNopeHeadDim + mla.vHeadDim) * numLayers
+            if mhaEquivalent > limit {
+                throw fail("num_hidden_layers", .impossibleValue,
+                           "the multi-head equivalent of this MLA config would cache \(mhaEquivalent) elements per token (num_hidden_layers \(numLayers) × num_attention_heads \(numHeads) × (qk_nope_head_dim \(mla.qkNopeHeadDim) + v_head_dim \(mla.vHeadDim))), beyond the limit of \(limit) (2^26) (valid: configs whose multi-head equivalent caches at most \(limit) elements per token over all layers)")
+            }
+        } else {
+            let perLayer = 2 * numKV * headDim
+            if perLayer * numLayers > limit {
+                throw fail("num_hidden_layers", .impossibleValue,
+                           "the KV cache would hold \(perLayer * numLayers) elements per token (num_hidden_layers \(numLayers) × 2 × num_key_value_heads \(numKV) × head_dim \(headDim)), beyond the limit of \(limit) (2^26) (valid: configs that cache at most \(limit) elements per token over all layers)")
+            }
         }
 
         let windows = try layerWindows(numLayers: numLayers, modelType: modelType, isMLA: mla != nil)

@@ -41,6 +41,33 @@ struct ConfigAndWeightsTests {
         #expect(e?.description.contains("valid: 1, 2, 3, 6") == true)
     }
 
+    /// The divisor list of the message, against trial division up to n.
+    @Test func divisorListsAreComplete() {
+        for n in 1...72 {
+            let config = AttentionConfig(hiddenSize: 2 * n, numHeads: n, numKVHeads: 0, headDim: 2)
+            let e = #expect(throws: AttentionConfigError.self) { _ = try Variant.gqa.resolve(config) }
+            let expected = (1...n).filter { n % $0 == 0 }.map(String.init).joined(separator: ", ")
+            #expect(e?.reason.hasSuffix("valid: \(expected)") == true, "\(n): \(e.map(String.init(describing:)) ?? "")")
+        }
+    }
+
+    /// Fuzzing regression (docs/reliability.md): 6,655,362 heads with num_key_value_heads 0
+    /// took 15 s, listing the divisors by trial division up to n. Now up to √n: the largest
+    /// head count a config may give, 2^24, is answered at once.
+    @Test func fuzzSlowUnitDivisorsAreQuick() throws {
+        let corpus = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent("fuzz/corpus/attention-config")
+        let config = try LayerIO.readConfig(path: corpus.appendingPathComponent("slow-unit-79d9744a0d1bd191e6ab9c9a8f3e06c9464c9097").path)
+        let start = Date()
+        for heads in [config.numHeads, 1 << 24] {
+            var c = config
+            c.numHeads = heads
+            let e = #expect(throws: AttentionConfigError.self) { _ = try Variant.gqa.resolve(c) }
+            #expect(e?.field == "num_key_value_heads")
+        }
+        #expect(Date().timeIntervalSince(start) < 1, "divisor lists took \(Date().timeIntervalSince(start)) s")
+    }
+
     @Test func unknownVariantListsValidIds() {
         let e = #expect(throws: UnknownVariant.self) { try Variant.parse("flash") }
         #expect(e?.description == "unknown attention variant 'flash'; valid: " + Variant.allCases.map(\.rawValue).joined(separator: ", "))
@@ -54,6 +81,35 @@ struct ConfigAndWeightsTests {
         #expect(c.kvLoraRank == 64 && c.qkRopeHeadDim == 8)  // DeepSeek-V2 proportions 4·D, D/2
         let indivisible = #"{"hidden_size": 30, "num_attention_heads": 4}"#
         #expect(throws: AttentionConfigError.self) { try JSONDecoder().decode(AttentionConfig.self, from: Data(indivisible.utf8)) }
+    }
+
+    /// Fuzzing regression (docs/reliability.md): hidden_size 2^61 with one head and no
+    /// kv_lora_rank made the default d_c = 4·D overflow while decoding. Every integer field
+    /// is now bounded by ±2^24 at decode time, with an error naming the field and value.
+    @Test func fuzzCrashHugeWidthIsAnError() throws {
+        let corpus = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent("fuzz/corpus/attention-config")
+        let path = corpus.appendingPathComponent("crash-b52c1bb512848797dc288364bba94cdf1f0f8f3b").path
+        let e = #expect(throws: LayerIOError.self) { try LayerIO.readConfig(path: path) }
+        #expect(e?.description.contains("hidden_size = 2305843009213693952") == true, "\(e.map(String.init(describing:)) ?? "")")
+        #expect(e?.description.contains("±16777216") == true)
+    }
+
+    /// Each integer field beyond ±2^24 is named with its value; 2^24 itself is read.
+    @Test(arguments: ["hidden_size", "num_attention_heads", "num_key_value_heads", "head_dim", "sliding_window",
+                      "attention_sinks", "linear_feature_dim", "kv_lora_rank", "q_lora_rank", "qk_nope_head_dim",
+                      "qk_rope_head_dim", "v_head_dim"])
+    func integerFieldsAreBounded(_ field: String) throws {
+        func decode(_ value: Int) throws -> AttentionConfig {
+            var object: [String: Any] = ["hidden_size": 64, "num_attention_heads": 4, "head_dim": 16]
+            object[field] = value
+            return try LayerIO.decodeConfig(JSONSerialization.data(withJSONObject: object), path: "c.json")
+        }
+        for bad in [(1 << 24) + 1, -(1 << 24) - 1, Int.max, Int.min] {
+            let e = #expect(throws: LayerIOError.self) { try decode(bad) }
+            #expect(e?.description.contains("\(field) = \(bad)") == true, "\(e.map(String.init(describing:)) ?? "")")
+        }
+        _ = try decode(1 << 24)
     }
 
     @Test(arguments: allCases)

@@ -263,7 +263,35 @@ private let malformed: [MalformedCase] = [
                   reason: .missingField, field: "qk_rope_head_dim", mentions: ["'qk_rope_head_dim' is missing"]),
     MalformedCase(label: "MLA with a zero latent", json: "{\(base), \"kv_lora_rank\": 0, \"qk_rope_head_dim\": 64, \"qk_nope_head_dim\": 128, \"v_head_dim\": 128}",
                   reason: .impossibleValue, field: "kv_lora_rank", mentions: ["kv_lora_rank = 0"]),
+    // Limits that keep the calculator's products within Int (found by fuzzing: docs/reliability.md).
+    MalformedCase(label: "too many layers", json: #"{"num_hidden_layers": 65537, "num_attention_heads": 8, "hidden_size": 64}"#,
+                  reason: .impossibleValue, field: "num_hidden_layers", mentions: ["num_hidden_layers = 65537", "1 … 65536"]),
+    MalformedCase(label: "too many heads", json: #"{"num_hidden_layers": 4, "num_attention_heads": 4611686018427387904, "hidden_size": 64}"#,
+                  reason: .impossibleValue, field: "num_attention_heads", mentions: ["num_attention_heads = 4611686018427387904", "1 … 65536"]),
+    MalformedCase(label: "head_dim beyond 2^26", json: "{\(base), \"head_dim\": 4611686018427387904}",
+                  reason: .impossibleValue, field: "head_dim", mentions: ["head_dim = 4611686018427387904", "1 … 67108864"]),
+    MalformedCase(label: "hidden_size giving a head_dim beyond 2^26", json: #"{"num_hidden_layers": 4, "num_attention_heads": 2, "hidden_size": 4611686018427387904}"#,
+                  reason: .impossibleValue, field: "hidden_size", mentions: ["hidden_size = 4611686018427387904", "head_dim", "67108864"]),
+    MalformedCase(label: "MLA latent beyond 2^26", json: "{\(base), \"kv_lora_rank\": 9223372036854775807, \"qk_rope_head_dim\": 64, \"qk_nope_head_dim\": 128, \"v_head_dim\": 128}",
+                  reason: .impossibleValue, field: "kv_lora_rank", mentions: ["kv_lora_rank = 9223372036854775807", "1 … 67108864"]),
+    MalformedCase(label: "elements per token beyond 2^26", json: #"{"num_hidden_layers": 65536, "num_attention_heads": 64, "head_dim": 1024}"#,
+                  reason: .impossibleValue, field: "num_hidden_layers", mentions: ["8589934592 elements per token", "67108864"]),
+    MalformedCase(label: "MLA's multi-head equivalent beyond 2^26",
+                  json: #"{"num_hidden_layers": 12288, "num_attention_heads": 128, "kv_lora_rank": 512, "qk_rope_head_dim": 64, "qk_nope_head_dim": 128, "v_head_dim": 128}"#,
+                  reason: .impossibleValue, field: "num_hidden_layers", mentions: ["multi-head equivalent", "402653184 elements per token", "67108864"]),
 ]
+
+/// The fuzz corpus: crashing inputs found by `make fuzz` are kept there as seeds.
+private let publishedModelCorpus = repoRoot.appendingPathComponent("fuzz/corpus/published-model")
+
+/// What the kv-cache command computes from a model, at its largest context (2^30 tokens)
+/// and element size (64 bytes): traps if a product overflows.
+private func kvCacheArithmetic(_ m: PublishedModel) {
+    let context = 1 << 30, bytes = 64
+    _ = m.elementsPerToken * bytes
+    _ = m.cacheBytes(context: context, bytesPerElement: bytes)
+    if let eq = m.mhaEquivalentElementsPerToken { _ = eq * context * bytes }
+}
 
 @Suite("Malformed configs")
 struct MalformedConfigTests {
@@ -274,6 +302,33 @@ struct MalformedConfigTests {
         #expect(e.field == c.field, "\(e.message)")
         if let field = c.field { #expect(e.message.contains(field), "the message names the field: \(e.message)") }
         for m in c.mentions { #expect(e.message.contains(m), "'\(m)' not in: \(e.message)") }
+    }
+
+    /// Fuzzing regression: a DeepSeek-V2 config with num_hidden_layers 12288 (a second, later
+    /// key) passed the reader, and the kv-cache arithmetic trapped: its MLA multi-head
+    /// equivalent, 402,653,184 elements per token, times 2^30 tokens times 64 bytes overflows.
+    @Test func fuzzCrashMLAEquivalentOverflowIsAnError() throws {
+        let path = publishedModelCorpus.appendingPathComponent("crash-a8b69336f8b6335aa0b4c505434db98dab0cf021").path
+        #expect {
+            _ = try PublishedModel.load(path: path)
+        } throws: { error in
+            guard let e = error as? PublishedModelError else { return false }
+            return e.reason == .impossibleValue && e.field == "num_hidden_layers" && e.message.contains("67108864")
+        }
+    }
+
+    /// At the limits, every model the reader accepts keeps the calculator's products in range.
+    @Test func modelsAtTheLimitsKeepTheArithmeticInRange() throws {
+        let atLimits = [
+            #"{"num_hidden_layers": 1, "num_attention_heads": 65536, "num_key_value_heads": 1, "head_dim": 33554432}"#,
+            #"{"num_hidden_layers": 65536, "num_attention_heads": 1, "head_dim": 512}"#,
+            #"{"num_hidden_layers": 1, "num_attention_heads": 1, "kv_lora_rank": 33554432, "qk_rope_head_dim": 33554432, "qk_nope_head_dim": 33554432, "v_head_dim": 33554432}"#,
+        ]
+        for json in atLimits {
+            let m = try parse(json)
+            #expect(m.elementsPerToken <= PublishedModel.maxElementsPerToken)
+            kvCacheArithmetic(m)
+        }
     }
 
     @Test func aMissingFileIsNamed() {
