@@ -37,27 +37,32 @@ extension Tensor {
         let slices = lead.product, qb = causalAttentionQueryBlock
         let out = Tensor.uninitialized(lead + [rows, dv])
 
-        // One query block: rows i0 ..< i0 + nq at positions t0 ..< t0 + nq; keys lo ... t0 + nq − 1
-        // (from 0 when a row of the block sees sinks beyond its window: the gap is zeroed).
-        struct QueryBlock { let i0, t0, nq, lo, nk: Int }
+        // One query block: rows i0 ..< i0 + nq at positions t0 ..< t0 + nq. Its keys: the sinks
+        // its last row sees beyond the window, 0 ..< sc (sc = 0 when there are none or when
+        // they meet the window), then lo ... t0 + nq − 1 (nk keys). The gap between is skipped.
+        struct QueryBlock { let i0, t0, nq, sc, lo, nk: Int }
         var blocks: [QueryBlock] = []
         if t > 0 {
             for head in 0..<(rows / t) {
                 for t0 in stride(from: 0, to: t, by: qb) {
                     let nq = Swift.min(qb, t - t0)
-                    let lo = mask.sinkEnd(query: t0 + nq - 1) > 0 ? 0 : mask.recentStart(query: t0)
-                    blocks.append(QueryBlock(i0: head * t + t0, t0: t0, nq: nq, lo: lo, nk: t0 + nq - lo))
+                    var sc = mask.sinkEnd(query: t0 + nq - 1), lo = mask.recentStart(query: t0)
+                    if sc >= lo { sc = 0; lo = 0 }
+                    blocks.append(QueryBlock(i0: head * t + t0, t0: t0, nq: nq, sc: sc, lo: lo, nk: t0 + nq - lo))
                 }
             }
         }
-        // Visible columns of row ii of a block, relative to its first key lo: the recent keys
-        // a ... b and the sinks 0 ..< sinkEnd (empty unless lo = 0 and the window has moved on).
+        // A block's key ranges (first key, count) and their columns in a [nq, sc + nk] buffer.
+        func ranges(_ blk: QueryBlock) -> [(key: Int, count: Int, column: Int)] {
+            blk.sc > 0 ? [(0, blk.sc, 0), (blk.lo, blk.nk, blk.sc)] : [(blk.lo, blk.nk, 0)]
+        }
+        // Visible keys of row ii of a block: the recent keys a ... b and the sinks 0 ..< sinkEnd.
         func visible(_ blk: QueryBlock, _ ii: Int) -> (a: Int, b: Int, sinkEnd: Int) {
             let p = blk.t0 + ii
-            return (Swift.max(blk.lo, mask.recentStart(query: p)) - blk.lo, p - blk.lo, Swift.max(0, mask.sinkEnd(query: p) - blk.lo))
+            return (mask.recentStart(query: p), p, mask.sinkEnd(query: p))
         }
         // The probabilities, kept for the backward: [..., r·T, T], of which only each block's
-        // key range lo ... t0 + nq − 1 is written (zeros at masked places) and read.
+        // key ranges are written (zeros at masked places) and read.
         var probs = Tensor.uninitializedStorage(slices * rows * t)
         let flops = 2 * Double(rows) * Double(t) * Double(d + dv) * Double(slices)
 
@@ -73,10 +78,13 @@ extension Tensor {
                                 let qS = pq + s * rows * d, kS = pk + s * t * d, vS = pv + s * t * dv
                                 let oS = po + s * rows * dv, pS = pp + s * rows * t
                                 for blk in blocks {
-                                    let pBlk = pS + blk.i0 * t + blk.lo  // [nq, nk], row stride T
-                                    // scores = scale · Q_blk · K[lo...]ᵀ
-                                    BLAS.gemm(transA: false, transB: true, m: blk.nq, n: blk.nk, k: d, alpha: scale,
-                                              a: qS + blk.i0 * d, lda: d, b: kS + blk.lo * d, ldb: d, c: pBlk, ldc: t)
+                                    let pBlk = pS + blk.i0 * t  // [nq, T]: key j's probability in column j
+                                    let keyRanges = ranges(blk)
+                                    // scores = scale · Q_blk · K[range]ᵀ for each key range
+                                    for r in keyRanges {
+                                        BLAS.gemm(transA: false, transB: true, m: blk.nq, n: r.count, k: d, alpha: scale,
+                                                  a: qS + blk.i0 * d, lda: d, b: kS + r.key * d, ldb: d, c: pBlk + r.key, ldc: t)
+                                    }
                                     for ii in 0..<blk.nq {
                                         let row = pBlk + ii * t
                                         let (a, b, e) = visible(blk, ii)
@@ -87,12 +95,21 @@ extension Tensor {
                                         if e > 0 { total += VectorMath.expShiftedSum(row, count: e, shift: m) }
                                         VectorMath.scale(row + a, n: b - a + 1, by: 1 / total)
                                         if e > 0 { VectorMath.scale(row, n: e, by: 1 / total) }
-                                        if a > e { (row + e).update(repeating: 0, count: a - e) }
-                                        if b + 1 < blk.nk { (row + b + 1).update(repeating: 0, count: blk.nk - b - 1) }
+                                        // Zeros at the masked keys of the block's ranges.
+                                        for r in keyRanges {
+                                            let end = r.key + r.count
+                                            let gap = Swift.max(r.key, e), gapEnd = Swift.min(end, a)  // between sinks and window
+                                            if gapEnd > gap { (row + gap).update(repeating: 0, count: gapEnd - gap) }
+                                            let after = Swift.max(b + 1, r.key)                         // after the row's own key
+                                            if end > after { (row + after).update(repeating: 0, count: end - after) }
+                                        }
                                     }
-                                    // out_blk = P_blk · V[lo...]
-                                    BLAS.gemm(transA: false, transB: false, m: blk.nq, n: dv, k: blk.nk,
-                                              a: pBlk, lda: t, b: vS + blk.lo * dv, ldb: dv, c: oS + blk.i0 * dv, ldc: dv)
+                                    // out_blk = Σ over the ranges of P_blk[range] · V[range]
+                                    for (n, r) in keyRanges.enumerated() {
+                                        BLAS.gemm(transA: false, transB: false, m: blk.nq, n: dv, k: r.count,
+                                                  a: pBlk + r.key, lda: t, b: vS + r.key * dv, ldb: dv,
+                                                  beta: n == 0 ? 0 : 1, c: oS + blk.i0 * dv, ldc: dv)
+                                    }
                                 }
                             }
                         }
@@ -125,30 +142,39 @@ extension Tensor {
                                                 let qS = pq + s * rows * d, kS = pk + s * t * d, vS = pv + s * t * dv
                                                 let gS = pg + s * rows * dv, pS = pp + s * rows * t
                                                 let gqS = pgq + s * rows * d, gkS = pgk + s * t * d, gvS = pgv + s * t * dv
-                                                let dS = UnsafeMutablePointer<Float>.allocate(capacity: Swift.min(qb, t) * t)  // [nq, nk]
+                                                let dS = UnsafeMutablePointer<Float>.allocate(capacity: Swift.min(qb, t) * t)  // [nq, sc + nk]
                                                 defer { dS.deallocate() }
                                                 for blk in blocks {
-                                                    let pBlk = pS + blk.i0 * t + blk.lo, gBlk = gS + blk.i0 * dv
-                                                    // dP = dO_blk · V[lo...]ᵀ
-                                                    BLAS.gemm(transA: false, transB: true, m: blk.nq, n: blk.nk, k: dv,
-                                                              a: gBlk, lda: dv, b: vS + blk.lo * dv, ldb: dv, c: dS, ldc: blk.nk)
+                                                    let pBlk = pS + blk.i0 * t, gBlk = gS + blk.i0 * dv
+                                                    let width = blk.sc + blk.nk, keyRanges = ranges(blk)
+                                                    // dP = dO_blk · V[range]ᵀ, the ranges side by side
+                                                    for r in keyRanges {
+                                                        BLAS.gemm(transA: false, transB: true, m: blk.nq, n: r.count, k: dv,
+                                                                  a: gBlk, lda: dv, b: vS + r.key * dv, ldb: dv, c: dS + r.column, ldc: width)
+                                                    }
                                                     // dS = P ⊙ (dP − Σ dP·P), in place (P is 0 at masked places, so is dS)
                                                     for ii in 0..<blk.nq {
-                                                        let pr = pBlk + ii * t, dr = dS + ii * blk.nk
-                                                        let dot = VectorMath.dot(dr, pr, count: blk.nk)
-                                                        VectorMath.productOfDifference(dr, pr, dr, minus: dot, count: blk.nk)
+                                                        let pr = pBlk + ii * t, dr = dS + ii * width
+                                                        var dot: Float = 0
+                                                        for r in keyRanges { dot += VectorMath.dot(dr + r.column, pr + r.key, count: r.count) }
+                                                        for r in keyRanges {
+                                                            VectorMath.productOfDifference(dr + r.column, pr + r.key, dr + r.column, minus: dot, count: r.count)
+                                                        }
                                                     }
-                                                    // dQ_blk = scale · dS · K[lo...]
-                                                    BLAS.gemm(transA: false, transB: false, m: blk.nq, n: d, k: blk.nk, alpha: scale,
-                                                              a: dS, lda: blk.nk, b: kS + blk.lo * d, ldb: d, c: gqS + blk.i0 * d, ldc: d)
-                                                    // dK[lo...] += scale · dSᵀ · Q_blk
-                                                    BLAS.gemm(transA: true, transB: false, m: blk.nk, n: d, k: blk.nq, alpha: scale,
-                                                              a: dS, lda: blk.nk, b: qS + blk.i0 * d, ldb: d,
-                                                              beta: 1, c: gkS + blk.lo * d, ldc: d)
-                                                    // dV[lo...] += P_blkᵀ · dO_blk
-                                                    BLAS.gemm(transA: true, transB: false, m: blk.nk, n: dv, k: blk.nq,
-                                                              a: pBlk, lda: t, b: gBlk, ldb: dv,
-                                                              beta: 1, c: gvS + blk.lo * dv, ldc: dv)
+                                                    for (n, r) in keyRanges.enumerated() {
+                                                        // dQ_blk = scale · Σ over the ranges of dS[range] · K[range]
+                                                        BLAS.gemm(transA: false, transB: false, m: blk.nq, n: d, k: r.count, alpha: scale,
+                                                                  a: dS + r.column, lda: width, b: kS + r.key * d, ldb: d,
+                                                                  beta: n == 0 ? 0 : 1, c: gqS + blk.i0 * d, ldc: d)
+                                                        // dK[range] += scale · dS[range]ᵀ · Q_blk
+                                                        BLAS.gemm(transA: true, transB: false, m: r.count, n: d, k: blk.nq, alpha: scale,
+                                                                  a: dS + r.column, lda: width, b: qS + blk.i0 * d, ldb: d,
+                                                                  beta: 1, c: gkS + r.key * d, ldc: d)
+                                                        // dV[range] += P_blk[range]ᵀ · dO_blk
+                                                        BLAS.gemm(transA: true, transB: false, m: r.count, n: dv, k: blk.nq,
+                                                                  a: pBlk + r.key, lda: t, b: gBlk, ldb: dv,
+                                                                  beta: 1, c: gvS + r.key * dv, ldc: dv)
+                                                    }
                                                 }
                                             }
                                         }
