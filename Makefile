@@ -3,8 +3,8 @@
 #               end-to-end check of the pipeline on the smoke profile
 #   make all    install what is missing, build, run the missing experiment shards,
 #               then figures, tables, numbers and paper/report.pdf
-# Also: make experiments | report | figures | bench | bench-peers | check-extension | test-asan | test-tsan |
-#       fuzz | fuzz-smoke | clean.
+# Also: make experiments | report | figures | bench | bench-peers | check-extension | test-release |
+#       test-asan | test-tsan | fuzz | fuzz-smoke | clean.
 # PROFILE=smoke or PROFILE=quick writes every output under out/<profile>/ instead.
 #
 # Missing system packages are installed by scripts/install-deps.sh (apt-get, as root).
@@ -67,7 +67,7 @@ GENERATED    := numbers.tex series.gp kv-models.tex table1.tex summary.tex mqar.
                 summary.md kv-models.md runtime.md peers.md prefill-slopes.csv perf.csv peers.tex perf.tex perf.md
 
 .PHONY: all test build release experiments report figures readme bench bench-peers deps deps-all clean help \
-        check-extension check-pipeline check-clusters test-asan test-tsan fuzz fuzz-smoke $(addprefix run-,$(EXPERIMENTS))
+        check-extension check-pipeline check-clusters test-release test-asan test-tsan fuzz fuzz-smoke $(addprefix run-,$(EXPERIMENTS))
 
 # One line at the end of a per-profile run saying where its outputs went: from the last goal
 # given (all when none), and from all rather than from its phases.
@@ -101,9 +101,18 @@ release: deps
 test: deps-all
 	$(SWIFT) build --build-tests
 	$(SWIFT) test
+	$(MAKE) --no-print-directory test-release
 	scripts/cli-check.sh .build/debug/attnlab
 	scripts/check-faults.sh .build/debug/attnlab
 	scripts/check-pipeline.sh .build/debug/attnlab
+
+# The kernel, conformance and reference-agreement suites again in a release build (the
+# optimisation settings every reported number comes from), in a build directory of its own
+# with testing enabled so that `make release` is not rebuilt.
+RELEASE_SUITES = DecodeKernel|FlashPrefill|PrefillKernel|CausalAttention|CausalLinearAttention|ParallelMatmul|VectorMath|GradientCheck|Conformance|EquivalenceTests|ReferenceAgreement|LongSequence|AttentionSinks|TrainingPath
+test-release: deps
+	$(SWIFT) build -c release --build-tests --build-path .build-release-tests -Xswiftc -enable-testing
+	$(SWIFT) test -c release --build-path .build-release-tests -Xswiftc -enable-testing --skip-build --filter '$(RELEASE_SUITES)'
 
 # The suites under the sanitizers, each in a build directory of its own (a fresh build:
 # many minutes). SANITIZER_FILTER narrows the suites, e.g. the threaded kernels:
