@@ -119,7 +119,7 @@ test-release: deps
 #   make test-tsan SANITIZER_FILTER='ParallelMatmul|DecodeKernel|PrefillKernel|CausalAttention|Conformance'
 SANITIZER_FILTER ?=
 test-asan: deps
-	$(SWIFT) test --sanitize=address --build-path .build-asan $(if $(SANITIZER_FILTER),--filter '$(SANITIZER_FILTER)')
+	LSAN_OPTIONS=suppressions=$(CURDIR)/scripts/lsan-suppressions.txt $(SWIFT) test --sanitize=address --build-path .build-asan $(if $(SANITIZER_FILTER),--filter '$(SANITIZER_FILTER)')
 test-tsan: deps
 	$(SWIFT) test --sanitize=thread --build-path .build-tsan $(if $(SANITIZER_FILTER),--filter '$(SANITIZER_FILTER)')
 

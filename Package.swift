@@ -15,9 +15,13 @@ let cpuFlags: [String] = genericCPU ? [] : ["-target-cpu", "haswell"]
 #else
 let cpuFlags: [String] = []
 #endif
-let hotSettings: [SwiftSetting] = (cpuFlags.isEmpty ? [] : [.unsafeFlags(cpuFlags)]) + [
-    .unsafeFlags(["-Ounchecked"], .when(configuration: .release)),
-]
+// Release builds use -O, with overflow and precondition checks kept: -Ounchecked was
+// measured not to matter (scripts/compare-ounchecked.sh, results/bench/ounchecked/: -O over
+// -Ounchecked time 0.97–1.01 for training steps, prefill and decode, noise both ways).
+// ATTNLAB_OUNCHECKED=1 builds the hot modules with it, for that comparison.
+let uncheckedKernels = ProcessInfo.processInfo.environment["ATTNLAB_OUNCHECKED"].map { !$0.isEmpty && $0 != "0" } ?? false
+let hotSettings: [SwiftSetting] = (cpuFlags.isEmpty ? [] : [.unsafeFlags(cpuFlags)])
+    + (uncheckedKernels ? [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))] : [])
 // The executables check at start-up that the CPU has what the kernels were compiled for.
 let cpuCheckSettings: [SwiftSetting] = cpuFlags.isEmpty ? [] : [.define("ATTNLAB_NEEDS_AVX2_FMA")]
 
