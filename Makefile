@@ -109,7 +109,7 @@ test: deps-all
 # The kernel, conformance and reference-agreement suites again in a release build (the
 # optimisation settings every reported number comes from), in a build directory of its own
 # with testing enabled so that `make release` is not rebuilt.
-RELEASE_SUITES = DecodeKernel|FlashPrefill|PrefillKernel|CausalAttention|CausalLinearAttention|ParallelMatmul|VectorMath|GradientCheck|Conformance|EquivalenceTests|ReferenceAgreement|LongSequence|AttentionSinks|TrainingPath
+RELEASE_SUITES = DecodeKernel|FlashPrefill|PrefillKernel|CausalAttention|CausalLinearAttention|ParallelMatmul|BLASThreadCount|VectorMath|GradientCheck|Conformance|EquivalenceTests|ReferenceAgreement|LongSequence|AttentionSinks|TrainingPath
 test-release: deps
 	$(SWIFT) build -c release --build-tests --build-path .build-release-tests -Xswiftc -enable-testing
 	$(SWIFT) test -c release --build-path .build-release-tests -Xswiftc -enable-testing --skip-build --filter '$(RELEASE_SUITES)'

@@ -73,7 +73,7 @@ enum DecodeKernel {
 
     /// How many threads decode over n keys: OpenBLAS's thread count (the project's one
     /// thread knob), fewer when the keys are few.
-    static func workers(keys n: Int) -> Int { max(1, min(BLAS.threads, n / minKeysPerWorker)) }
+    static func workers(keys n: Int) -> Int { max(1, min(BLAS.availableThreads, n / minKeysPerWorker)) }
 
     /// q [H, dk] (head h at q + h·dk) attends over the rows of the segments (in position
     /// order); out [H, dv] (head h at out + h·dv). Query head h reads kv head

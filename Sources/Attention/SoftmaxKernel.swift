@@ -60,7 +60,7 @@ enum SoftmaxKernel {
             ? FlashPrefillKernel.workspaceCount(keyCount: keyCount, keyDim: dk, valueDim: dv)
             : rowsHeld * keyCount + rowsHeld  // scores, then the rows' 1/Σ
         let work = Double(t) * Double(keyCount) * Double(heads)
-        let nw = work >= parallelMinimumWork ? max(1, min(BLAS.threads, heads)) : 1
+        let nw = work >= parallelMinimumWork ? max(1, min(BLAS.availableThreads, heads)) : 1
         if scratch.count < nw * perWorker { scratch = [Float](repeating: 0, count: nw * perWorker) }
         scratch.withUnsafeMutableBufferPointer { s in
             let base = s.baseAddress!

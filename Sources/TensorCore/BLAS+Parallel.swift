@@ -7,8 +7,8 @@
 import Dispatch
 
 extension BLAS {
-    /// Threads for `forEachParallel`; nil = automatic (`BLAS.threads` when the work is large
-    /// enough). Tests set it to compare the threaded and the serial paths.
+    /// Threads for `forEachParallel`; nil = automatic (`BLAS.availableThreads` when the work
+    /// is large enough). Tests set it to compare the threaded and the serial paths.
     @TaskLocal public static var batchWorkers: Int?
 
     /// Below this many FLOPs in all, a batch runs on the calling thread: starting the
@@ -19,7 +19,7 @@ extension BLAS {
     /// batch's work) makes it worthwhile. Worker w takes i = w, w + nw, …; bodies must be
     /// independent (write disjoint memory).
     public static func forEachParallel(_ count: Int, flops: Double, _ body: (Int) -> Void) {
-        let automatic = flops >= parallelMinimumFLOPs ? threads : 1
+        let automatic = flops >= parallelMinimumFLOPs ? availableThreads : 1
         let nw = max(1, min(batchWorkers ?? automatic, count))
         onWorkers(nw) { w in
             for i in stride(from: w, to: count, by: nw) { body(i) }
@@ -38,7 +38,7 @@ extension BLAS {
         let counters = (0..<workers).map { _ in callerCounter.map { _ in FLOPCounter() } }
         singleThreaded {
             DispatchQueue.concurrentPerform(iterations: workers) { w in
-                $flopCounter.withValue(counters[w]) { body(w) }
+                $inRegion.withValue(true) { $flopCounter.withValue(counters[w]) { body(w) } }
             }
         }
         if let callerCounter { for c in counters { callerCounter.flops += c?.flops ?? 0 } }

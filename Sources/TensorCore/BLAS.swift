@@ -39,6 +39,16 @@ public enum BLAS {
     nonisolated(unsafe) private static var singleThreadedDepth = 0
     nonisolated(unsafe) private static var threadsOutside = 1
 
+    /// True inside a `singleThreaded` region and on `onWorkers`' worker threads: work
+    /// started there stays on its thread.
+    @TaskLocal static var inRegion = false
+
+    /// Threads code may share its own work over: 1 inside a region (nested work stays
+    /// serial), else the count `setThreads` asked for. Not OpenBLAS's momentary count,
+    /// which another thread's region may have lowered for a while: a choice made from it
+    /// would make the numbers depend on what else the process is doing.
+    public static var availableThreads: Int { inRegion ? 1 : requestedThreads }
+
     /// Runs `body` with OpenBLAS on one thread, for code that calls BLAS from several
     /// threads of its own (threads over heads); restores the thread count after. Nested
     /// and concurrent uses share one region: the first entry sets 1, the last exit restores.
@@ -53,7 +63,7 @@ public enum BLAS {
             if singleThreadedDepth == 0 { openblas_set_num_threads(Int32(threadsOutside)) }
             singleThreadedLock.unlock()
         }
-        return try body()
+        return try $inRegion.withValue(true) { try body() }
     }
 
     /// The number of threads OpenBLAS uses now.

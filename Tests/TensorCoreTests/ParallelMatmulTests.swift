@@ -119,4 +119,41 @@ struct BLASThreadCountTests {
         // (Other suites may be inside a region of their own right now; the count stands.)
         #expect(BLAS.requestedThreads == 2, "the count asked for during the region applies after it")
     }
+
+    /// How many threads work is shared over depends on this thread's place, not on another
+    /// thread's region: a region elsewhere lowers OpenBLAS's count for a while, and a choice
+    /// made from that count made threadedEqualsSerial fail now and then.
+    @Test func availableThreadsIgnoreOtherThreadsRegions() {
+        let saved = BLAS.requestedThreads
+        defer { BLAS.setThreads(saved) }
+        BLAS.setThreads(2)
+        let entered = DispatchSemaphore(value: 0), leave = DispatchSemaphore(value: 0), done = DispatchSemaphore(value: 0)
+        Thread.detachNewThread {
+            BLAS.singleThreaded {
+                entered.signal()
+                leave.wait()
+            }
+            done.signal()
+        }
+        entered.wait()
+        #expect(BLAS.threads == 1, "OpenBLAS runs on one thread while the other thread's region lasts")
+        #expect(BLAS.availableThreads == 2, "this thread is in no region: it may use the count asked for")
+        #expect(BLAS.singleThreaded { BLAS.availableThreads } == 1, "inside a region work stays on its thread")
+        #expect(BLAS.onWorkersSeen() == [1, 1], "on the workers work stays on its thread")
+        leave.signal()
+        done.wait()
+    }
+}
+
+extension BLAS {
+    /// `availableThreads` as each of two workers sees it.
+    static func onWorkersSeen() -> [Int] {
+        final class Seen: @unchecked Sendable { let lock = NSLock(); var counts: [Int] = [] }
+        let seen = Seen()
+        onWorkers(2) { _ in
+            let n = availableThreads
+            seen.lock.lock(); seen.counts.append(n); seen.lock.unlock()
+        }
+        return seen.counts
+    }
 }
