@@ -1,7 +1,7 @@
 // attnlab-fuzz: libFuzzer targets for AttnLab's readers of untrusted files (FuzzTargets.swift).
 //
-// Build (debug: release builds use -Ounchecked, which removes the overflow and
-// precondition traps the fuzzer is looking for):
+// Build (debug: assertions on, and the fastest build; release keeps the overflow and
+// precondition traps the fuzzer looks for, but not the debug assertions):
 //   swift build --build-path .build-fuzz --product attnlab-fuzz \
 //     -Xswiftc -sanitize=fuzzer,address -Xswiftc -DATTNLAB_FUZZ
 // Run:
