@@ -1,9 +1,9 @@
 // The inference kernel of every softmax-attention mechanism (the softmax family, and
 // MLA in both its naive and absorbed forms): attention of new query tokens over key rows
-// under an AttentionMask (causal; a window; sinks), heads shared out over threads. Each head runs
-// `FlashPrefillKernel` (fused: query × key blocks, online softmax, register-blocked
-// micro-kernels) when its value dim is a multiple of 16, else two BLAS products per block
-// of query rows (scores [block, keys], never all heads' [T, T]). A decode step (one
+// under an AttentionMask (causal; a window; sinks), heads shared out over threads. Each
+// head runs `FlashPrefillKernel` (fused: query × key blocks, online softmax,
+// register-blocked micro-kernels) when its value dim is a multiple of 16, else two BLAS
+// products per block of query rows (scores [block, keys], never all heads' [T, T]). A decode step (one
 // token) goes to `DecodeKernel`: one pass over the cache with an online softmax, each
 // cached key read once for all heads of its group.
 
