@@ -15,8 +15,8 @@ public struct AttentionConfig: Codable, Sendable, Equatable {
     /// w: sliding window in tokens (token t sees t−w+1 … t); nil = unbounded.
     public var slidingWindow: Int?
     /// s: attention sinks, the first s tokens visible to every query beyond the window
-    /// (StreamingLLM). Applied by the training op; the inference paths refuse s > 0 until
-    /// they apply it too (see `validateSoftmax`).
+    /// (StreamingLLM), in every path (training op, prefill, cache, decode); needs a sliding
+    /// window (`validateSoftmax`).
     public var attentionSinks: Int = 0
     /// Which keys each query sees, as every attention path applies it.
     public var attentionMask: AttentionMask { AttentionMask(window: slidingWindow, sinks: attentionSinks) }

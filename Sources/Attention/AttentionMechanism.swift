@@ -32,7 +32,8 @@ public protocol AttentionMechanism: Module {
     func forward(_ x: Tensor) -> Tensor
 
     /// A cache for `batch` sequences, with room reserved for `capacity` tokens (it grows
-    /// beyond that if needed; a sliding window never holds more than w).
+    /// beyond that if needed; a sliding window never holds more than w + s keys, s the
+    /// sinks: `AttentionMask.retainedKeys`).
     func makeCache(batch: Int, capacity: Int) -> AttentionCache
 
     /// Runs the tokens x: [B, T, C] at positions cache.length ..< cache.length + T,

@@ -36,16 +36,13 @@ struct KVSegments {
     let count: Int
 
     init(_ first: KVSegment?, _ second: KVSegment? = nil, _ third: KVSegment? = nil) {
-        var kept: (KVSegment?, KVSegment?, KVSegment?) = (nil, nil, nil)
-        var n = 0, total = 0
-        for s in [first, second, third] {
-            guard let s, s.count > 0 else { continue }
-            switch n { case 0: kept.0 = s; case 1: kept.1 = s; default: kept.2 = s }
-            n += 1
-            total += s.count
-        }
-        (a, b, c) = kept
-        count = total
+        func nonEmpty(_ s: KVSegment?) -> KVSegment? { (s?.count ?? 0) > 0 ? s : nil }
+        var (x, y, z) = (nonEmpty(first), nonEmpty(second), nonEmpty(third))
+        // Move the present ones to the front (no array: this runs every decode step).
+        if y == nil { (y, z) = (z, nil) }
+        if x == nil { (x, y, z) = (y, z, nil) }
+        (a, b, c) = (x, y, z)
+        count = (x?.count ?? 0) + (y?.count ?? 0) + (z?.count ?? 0)
     }
 
     /// Calls `body` with each segment and the number of rows before it.
@@ -71,8 +68,9 @@ enum DecodeKernel {
 
     static func perWorker(heads: Int, valueDim dv: Int) -> Int { heads * (chunk + 2 + dv) }
 
-    /// How many threads decode over n keys: OpenBLAS's thread count (the project's one
-    /// thread knob), fewer when the keys are few.
+    /// How many threads decode over n keys: `BLAS.availableThreads` (the count `setThreads`
+    /// asked for, the project's one thread knob; 1 inside a single-threaded region), fewer
+    /// when the keys are few.
     static func workers(keys n: Int) -> Int { max(1, min(BLAS.availableThreads, n / minKeysPerWorker)) }
 
     /// q [H, dk] (head h at q + h·dk) attends over the rows of the segments (in position

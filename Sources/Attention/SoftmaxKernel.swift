@@ -3,7 +3,8 @@
 // under an AttentionMask (causal; a window; sinks), heads shared out over threads. Each
 // head runs `FlashPrefillKernel` (fused: query × key blocks, online softmax,
 // register-blocked micro-kernels) when its value dim is a multiple of 16, else two BLAS
-// products per block of query rows (scores [block, keys], never all heads' [T, T]). A decode step (one
+// products per block of query rows (four when the block scores sinks apart from its
+// window; scores [block, keys], never all heads' [T, T]). A decode step (one
 // token) goes to `DecodeKernel`: one pass over the cache with an online softmax, each
 // cached key read once for all heads of its group.
 

@@ -38,8 +38,9 @@ extension Tensor {
         let out = Tensor.uninitialized(lead + [rows, dv])
 
         // One query block: rows i0 ..< i0 + nq at positions t0 ..< t0 + nq. Its keys: the sinks
-        // its last row sees beyond the window, 0 ..< sc (sc = 0 when there are none or when
-        // they meet the window), then lo ... t0 + nq − 1 (nk keys). The gap between is skipped.
+        // its last row sees beyond the window, 0 ..< sc, then lo ... t0 + nq − 1 (nk keys); the
+        // gap between is skipped. sc = 0 when there are none, and sc = lo = 0 (one range from
+        // key 0) when they meet the window.
         struct QueryBlock { let i0, t0, nq, sc, lo, nk: Int }
         var blocks: [QueryBlock] = []
         if t > 0 {
