@@ -35,8 +35,8 @@ for t in $TARGETS; do
   esac
 done
 
-# Debug on purpose: release builds add -Ounchecked (Package.swift), which removes the
-# overflow and precondition traps that are most of what the fuzzer finds.
+# Debug on purpose: it keeps the assertions as well as the overflow and precondition traps,
+# which are most of what the fuzzer finds (docs/reliability.md).
 "$SWIFT" build --build-path "$BUILD" --product attnlab-fuzz \
   -Xswiftc -sanitize=fuzzer,address -Xswiftc -DATTNLAB_FUZZ
 

@@ -6,6 +6,7 @@
 // The arithmetic on the result (elements per token, bytes at a context) is in KVCacheCalculator.swift.
 
 import Foundation
+import Models
 
 /// How one layer caches keys and values.
 public enum KVLayerKind: String, Codable, Sendable, CaseIterable {
@@ -153,7 +154,7 @@ public struct PublishedModel: Codable, Sendable, Equatable {
     /// The most layers, and the most query heads, a config may give: far above any
     /// published model (DeepSeek-V3: 61 layers, 128 heads), and small enough that a layer
     /// list and the divisor lists in messages stay cheap.
-    public static let maxLayers = 65_536
+    public static let maxLayers = ModelConfig.maxLayers
     public static let maxHeads = 65_536
     /// The most elements a model may cache per token over all its layers, and the bound on
     /// every width and on MLA's multi-head equivalent: 2^26, about 400× Llama-3-70B's 163,840.

@@ -65,7 +65,10 @@ public struct TrainingRecipe: Sendable, Equatable {
     public func validate() throws {
         func bad(_ m: String) -> HarnessError { .badInput(m) }
         guard heads >= 1, dModel >= 1 else { throw bad("--heads \(heads) and --d-model \(dModel) must be at least 1") }
-        guard layers >= 1 else { throw bad("--layers \(layers) is invalid: use at least 1") }
+        // Checked before any model config is built: it holds one entry per layer.
+        guard (1...ModelConfig.maxLayers).contains(layers) else {
+            throw bad("--layers \(layers) is invalid: use 1...\(ModelConfig.maxLayers)")
+        }
         for knob in givenKnobs() where !variant.knobs.contains(knob) {
             let owners = Variant.allCases.filter { $0.knobs.contains(knob) }.map(\.rawValue)
             throw bad("\(knob.flag) does not apply to \(variant.rawValue); it applies to: \(owners.isEmpty ? "none" : owners.joined(separator: ", "))")

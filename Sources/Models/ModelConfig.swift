@@ -21,6 +21,10 @@ public struct ModelConfig: Codable, Sendable, Equatable {
     public var embeddingStd: Float
     public var normEps: Float
 
+    /// The most blocks a model may have: far above any published model (DeepSeek-V3 has
+    /// 61), and small enough that the per-layer list stays cheap to build and check.
+    public static let maxLayers = 65_536
+
     public init(vocabSize: Int, layers: Int, attention: AttentionConfig, variant: Variant,
                 mlpHidden: Int = 0, tiedEmbeddings: Bool = false, embeddingStd: Float = 0.02, normEps: Float = 1e-6) {
         self.init(vocabSize: vocabSize, attention: attention, layerVariants: Array(repeating: variant, count: max(layers, 0)),
@@ -47,8 +51,8 @@ public struct ModelConfig: Codable, Sendable, Equatable {
 
     public func validate() throws {
         if vocabSize < 2 { throw ModelConfigError("vocab_size = \(vocabSize): must be at least 2") }
-        if layers < 1 || layerVariants.count != layers {
-            throw ModelConfigError("layers = \(layers): must be at least 1 and match the \(layerVariants.count) layer variants")
+        if layers < 1 || layers > Self.maxLayers || layerVariants.count != layers {
+            throw ModelConfigError("layers = \(layers): must be in 1...\(Self.maxLayers) and match the \(layerVariants.count) layer variants")
         }
         if mlpHidden < 0 { throw ModelConfigError("mlp_hidden = \(mlpHidden): must be 0 (no MLP) or positive") }
         for v in Set(layerVariants) { _ = try v.resolve(attention) }

@@ -239,6 +239,18 @@ struct SpecLoadingTests {
         expectBadInput(["unknown", "recall"]) { _ = try load(trainSpec(set: ["task": "recall"]), in: dir) }
     }
 
+    /// Fuzzing regression (docs/reliability.md): a training spec with 216,777,217 layers
+    /// took over 30 s to validate, building a per-layer list before any bound was checked.
+    /// Layers are now bounded (1...65,536) first, and the error names the value.
+    @Test func fuzzSlowHugeLayerCountIsAnError() throws {
+        let corpus = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent("fuzz/corpus/experiment-spec")
+        let data = try Data(contentsOf: corpus.appendingPathComponent("timeout-91cb0e9ca8e5bc5aab7a64e39e465c6a2efc3b12"))
+        let start = Date()
+        expectBadInput(["--layers 216777217", "1...65536"]) { _ = try ExperimentSpec.load(data: data, path: "experiments/mqar-recall.json") }
+        #expect(Date().timeIntervalSince(start) < 1, "validation took \(Date().timeIntervalSince(start)) s")
+    }
+
     @Test func theSameRunTwice() throws {
         let dir = try TempDir()
         expectBadInput(["lists the same run twice"]) { _ = try load(kvScalingSpec(contexts: [16, 16]), in: dir) }
