@@ -65,9 +65,13 @@ public struct TrainingRecipe: Sendable, Equatable {
     public func validate() throws {
         func bad(_ m: String) -> HarnessError { .badInput(m) }
         guard heads >= 1, dModel >= 1 else { throw bad("--heads \(heads) and --d-model \(dModel) must be at least 1") }
-        // Checked before any model config is built: it holds one entry per layer.
+        // Checked before any task or model config is built from them: a layer list, or a
+        // task's tables over the positions, would otherwise be built first.
         guard (1...ModelConfig.maxLayers).contains(layers) else {
             throw bad("--layers \(layers) is invalid: use 1...\(ModelConfig.maxLayers)")
+        }
+        for (flag, value, limit) in sizeLimits where value > limit {
+            throw bad("\(flag) \(value) is too large: at most \(limit)")
         }
         for knob in givenKnobs() where !variant.knobs.contains(knob) {
             let owners = Variant.allCases.filter { $0.knobs.contains(knob) }.map(\.rawValue)
@@ -87,6 +91,18 @@ public struct TrainingRecipe: Sendable, Equatable {
         try train.validate()
         _ = try makeTask()
         try modelConfig().validate()
+    }
+
+    /// Upper bounds on the sizes, far beyond what trains on a CPU (a 2^20-token sequence,
+    /// a 2^24-token vocabulary) yet small enough that validating a run stays instant (the
+    /// fuzzer found a spec with 2^38 positions that validation tried to build).
+    static let maxSequenceLength = 1 << 20, maxVocab = 1 << 24, maxWidth = 1 << 16
+
+    var sizeLimits: [(flag: String, value: Int, limit: Int)] {
+        [("--seq-len", seqLen, Self.maxSequenceLength), ("--vocab", vocab, Self.maxVocab),
+         ("--d-model", dModel, Self.maxWidth), ("--heads", heads, Self.maxWidth), ("--head-dim", headDim ?? 0, Self.maxWidth),
+         ("--mlp", mlp, Self.maxVocab), ("--batch-size", train.batchSize, Self.maxSequenceLength)]
+        + knobValues.map { ($0.key.flag, $0.value, Self.maxSequenceLength) }
     }
 
     public func makeTask() throws -> any SyntheticTask {

@@ -251,6 +251,21 @@ struct SpecLoadingTests {
         #expect(Date().timeIntervalSince(start) < 1, "validation took \(Date().timeIntervalSince(start)) s")
     }
 
+    /// Fuzzing regression: seq_len 429,496,729,664 made validation build MQAR's table of
+    /// query-gap weights (one per slot) and abort on the allocation. Sizes are bounded
+    /// before a task or model is built, each error naming the flag, value and bound.
+    @Test func fuzzCrashHugeSequenceLengthIsAnError() throws {
+        let corpus = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent("fuzz/corpus/experiment-spec")
+        let data = try Data(contentsOf: corpus.appendingPathComponent("crash-e5ef0372e76ffdfe81ea355cdbd1be0eae7129d1"))
+        expectBadInput(["--seq-len 429496729664", "at most 1048576"]) { _ = try ExperimentSpec.load(data: data, path: "experiments/recall-vs-cache.json") }
+        let dir = try TempDir()
+        for (key, value, mention) in [("vocab", 1 << 30, "--vocab 1073741824"), ("d_model", 1 << 20, "--d-model 1048576"),
+                                      ("batch", 1 << 21, "--batch-size 2097152")] {
+            expectBadInput([mention, "at most"]) { _ = try load(trainSpec(set: [key: value]), in: dir) }
+        }
+    }
+
     @Test func theSameRunTwice() throws {
         let dir = try TempDir()
         expectBadInput(["lists the same run twice"]) { _ = try load(kvScalingSpec(contexts: [16, 16]), in: dir) }
