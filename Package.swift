@@ -54,17 +54,18 @@ let package = Package(
         .target(name: "NN", dependencies: ["TensorCore"], exclude: ["README.md"], swiftSettings: hotSettings),
         .target(name: "Attention", dependencies: ["TensorCore", "NN", "CPrefetch"], exclude: ["README.md"], swiftSettings: hotSettings),
         .target(name: "Models", dependencies: ["TensorCore", "NN", "Attention"], exclude: ["README.md"], swiftSettings: hotSettings),
+        .target(name: "CachePolicies", dependencies: ["TensorCore", "Attention"], swiftSettings: hotSettings),
         // The readable reference: plain loops in Double, no BLAS, no autograd.
         .target(name: "AttentionReference", exclude: ["README.md"]),
         // Synthetic long-sequence tasks: MQAR, passkey, copying, selective copying.
         .target(name: "Tasks", dependencies: ["TensorCore"], exclude: ["README.md"]),
         .target(name: "Training", dependencies: ["Models", "Tasks", "NN", "TensorCore"], exclude: ["README.md"], swiftSettings: hotSettings),
         // Experiment specs, runner, shards, merge, provenance, KV-cache calculator, report generator.
-        .target(name: "Harness", dependencies: ["TensorCore", "NN", "Attention", "Models", "Tasks", "Training"], exclude: ["README.md"], swiftSettings: hotSettings),
+        .target(name: "Harness", dependencies: ["TensorCore", "NN", "Attention", "CachePolicies", "Models", "Tasks", "Training"], exclude: ["README.md"], swiftSettings: hotSettings),
         .executableTarget(
             name: "attnlab",
             dependencies: [
-                "TensorCore", "NN", "Attention", "Models", "Tasks", "Training", "Harness", "CPUCheck",
+                "TensorCore", "NN", "Attention", "CachePolicies", "Models", "Tasks", "Training", "Harness", "CPUCheck",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             exclude: ["README.md"]
@@ -78,9 +79,10 @@ let package = Package(
         .testTarget(name: "NNTests", dependencies: ["NN", "TensorCore", "TestSupport"]),
         .testTarget(name: "AttentionTests", dependencies: ["Attention", "AttentionReference", "NN", "TensorCore", "TestSupport"]),
         .testTarget(name: "AttentionReferenceTests", dependencies: ["AttentionReference"]),
+        .testTarget(name: "CachePoliciesTests", dependencies: ["CachePolicies", "Attention", "Models", "TensorCore", "TestSupport"]),
         .testTarget(name: "ModelsTests", dependencies: ["Models", "Attention", "NN", "TensorCore", "TestSupport"]),
         .testTarget(name: "TasksTests", dependencies: ["Tasks", "TensorCore"]),
-        .testTarget(name: "HarnessTests", dependencies: ["Harness", "Attention", "Models", "Tasks", "TensorCore"]),
+        .testTarget(name: "HarnessTests", dependencies: ["Harness", "Attention", "CachePolicies", "Models", "Tasks", "Training", "TensorCore"]),
         .testTarget(name: "TrainingTests", dependencies: ["Training", "Models", "Tasks", "Attention", "TensorCore"]),
     ],
     swiftLanguageModes: [.v5]

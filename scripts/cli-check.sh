@@ -58,6 +58,20 @@ expect_error "kv-pairs = 40" "$BIN" train --variant mha --seq-len 64 --kv-pairs 
 expect_error "--layers 0" "$BIN" train --variant mha --layers 0
 expect_error "--threads 0" "$BIN" info --threads 0
 
+# Cache policies on a trained checkpoint: the full cache reproduces the run's test accuracy.
+expect_ok "$BIN" policies
+grep -q '^snapkv  *eviction' "$WORK/out" || { echo "FAIL: policies lacks snapkv"; failures=$((failures + 1)); }
+expect_ok "$BIN" train --variant gqa --heads 4 --kv-heads 2 --seq-len 16 --kv-pairs 2 --vocab 32 --d-model 16 --max-steps 4 --warmup 1 --batch-size 4 --eval-every 2 --eval-examples 8 --test-examples 16 --checkpoint "$WORK/run.ckpt"
+test_accuracy=$(sed -n 's/^test accuracy \([0-9.]*\).*/\1/p' "$WORK/out")
+expect_ok "$BIN" eval --checkpoint "$WORK/run.ckpt"
+grep -q "^accuracy $test_accuracy " "$WORK/out" || { echo "FAIL: eval's full cache ($(grep '^accuracy' "$WORK/out")) differs from training's test accuracy $test_accuracy"; failures=$((failures + 1)); }
+expect_ok "$BIN" eval --checkpoint "$WORK/run.ckpt" --policy kivi --bits 2
+expect_error "valid: full, streaming, h2o" "$BIN" eval --checkpoint "$WORK/run.ckpt" --policy lru
+expect_error "ratio = 1.0" "$BIN" eval --checkpoint "$WORK/run.ckpt" --policy h2o --ratio 1
+expect_error "bits = 3 is invalid for kivi; valid: 2, 4" "$BIN" eval --checkpoint "$WORK/run.ckpt" --policy kivi --bits 3
+expect_error "--bits does not apply to snapkv" "$BIN" eval --checkpoint "$WORK/run.ckpt" --policy snapkv --bits 4
+expect_error "not a training checkpoint" "$BIN" eval --checkpoint "$WORK/w.safetensors"
+
 # kv-cache: a published config works and says what it used; malformed configs name the field.
 expect_ok "$BIN" kv-cache --config configs/models/deepseek-v3.json --context 32768
 grep -q '56.9× less' "$WORK/out" || { echo "FAIL: kv-cache lacks the MLA ratio: $(cat "$WORK/out")"; failures=$((failures + 1)); }

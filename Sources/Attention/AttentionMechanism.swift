@@ -23,6 +23,21 @@ public protocol AttentionCache: AnyObject {
     func rewind(to n: Int)
 }
 
+/// A cache the softmax family (MHA, GQA, MQA, sliding window) attends through: its own
+/// `SoftmaxKVCache`, or one that a cache policy manages (module CachePolicies), so a
+/// policy composes with any of these mechanisms without the mechanism knowing it.
+public protocol SoftmaxFamilyCache: AttentionCache {
+    var batch: Int { get }
+    /// Attends the `newTokens` queries of one sequence (positions length ..< length + T) over
+    /// what the cache holds and the new keys, stores the new keys and values, and writes
+    /// the outputs. All arrays hold the whole batch: queries [B, T, H, D], keys and values
+    /// [B, T, G, D], output [B, T, H·D]. The caller advances `length` once per step.
+    func attend(sequence bi: Int, queries: [Float], keys: [Float], values: [Float],
+                newTokens t: Int, heads: Int, output: inout [Float], scale: Float)
+    /// Moves `length` on by t, after every sequence of the step has attended.
+    func advance(by t: Int)
+}
+
 public protocol AttentionMechanism: Module {
     /// The stable id used in the CLI, CSV and figures.
     var variant: Variant { get }

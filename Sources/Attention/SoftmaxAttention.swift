@@ -69,7 +69,7 @@ public final class SoftmaxAttention: AttentionMechanism {
     }
 
     public func step(_ x: Tensor, cache: AttentionCache) -> Tensor {
-        guard let cache = cache as? SoftmaxKVCache else {
+        guard let cache = cache as? SoftmaxFamilyCache else {
             preconditionFailure("\(variant) needs the cache made by its makeCache, got \(type(of: cache))")
         }
         precondition(x.rank == 3 && x.shape[0] == cache.batch && x.shape[2] == config.hiddenSize,

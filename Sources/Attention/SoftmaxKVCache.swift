@@ -12,7 +12,7 @@
 import Foundation
 import TensorCore
 
-final class SoftmaxKVCache: AttentionCache {
+final class SoftmaxKVCache: SoftmaxFamilyCache {
     let batch: Int
     let kvHeads: Int   // G
     let headDim: Int   // D

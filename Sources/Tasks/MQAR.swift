@@ -51,7 +51,7 @@ import TensorCore
 ///   N ≥ 1, 4N ≤ T (so S ≥ N distinct slots), V/2 − 1 ≥ N, α > 0 and finite.
 /// - Train and test: zoology seeds its test set with seed + 10; we derive disjoint
 ///   streams with `TaskStreams` and do not run zoology's leakage check.
-public struct MQARTask: SyntheticTask, Equatable {
+public struct MQARTask: SyntheticTask, ContextThenQuestions, Equatable {
     public let vocabSize: Int
     public let sequenceLength: Int
     /// N: key-value pairs per example, every one queried once.
@@ -74,6 +74,9 @@ public struct MQARTask: SyntheticTask, Equatable {
     public var configDescription: String {
         "vocab=\(vocabSize) seq=\(sequenceLength) kv-pairs=\(kvPairs) alpha=\(alpha)"
     }
+
+    /// The context is the 2N tokens of the pairs; every query comes after them.
+    public var contextLength: Int { 2 * kvPairs }
 
     /// Zoology's defaults are vocab 8192, seq 64, 4 pairs (Figure 2's first cell), α 0.01.
     public init(vocabSize: Int = 8192, sequenceLength: Int = 64, kvPairs: Int = 4, alpha: Double = 0.01) throws {

@@ -54,7 +54,7 @@ import TensorCore
 /// Keys are 2..<8, values 8..<14, filler 14..<20; needles 2 → 12 at index 4 and 5 → 13 at
 /// index 9; the query asks for key 2, whose value 12 (index 6, distance 15 − 6 = 9) is
 /// scored at the last position only.
-public struct MultiKeyNeedleTask: SyntheticTask, DistanceControlledTask, Equatable {
+public struct MultiKeyNeedleTask: SyntheticTask, DistanceControlledTask, ContextThenQuestions, Equatable {
     public let vocabSize: Int
     public let sequenceLength: Int
     /// K: the number of key → value needles in every example.

@@ -90,6 +90,14 @@ public protocol SyntheticTask: Sendable {
     var configDescription: String { get }
 }
 
+/// A task whose examples are a context followed by questions about it: where a KV-cache
+/// policy compresses (the context is compressed, the questions are not: kvpress's rule).
+/// No position before `contextLength` is scored.
+public protocol ContextThenQuestions: SyntheticTask {
+    /// Positions 0 ..< contextLength are the context.
+    var contextLength: Int { get }
+}
+
 extension SyntheticTask {
     /// `size` examples drawn one after another from `rng`. // [B, T]
     public func batch(size: Int, rng: inout Xoshiro256StarStar) -> TaskBatch {

@@ -9,7 +9,7 @@ struct AttnLab: ParsableCommand {
         commandName: "attnlab",
         abstract: "A reproducible harness that compares attention mechanisms on the CPU.",
         version: AttnLabVersion.string,
-        subcommands: [Info.self, Variants.self, Forward.self, Train.self, KVCache.self, List.self, Run.self, Merge.self, Prune.self, Report.self]
+        subcommands: [Info.self, Variants.self, Policies.self, Forward.self, Train.self, Eval.self, KVCache.self, List.self, Run.self, Merge.self, Prune.self, Report.self]
     )
 
     /// Every failure a user can cause (bad option, unknown id, bad file) prints one

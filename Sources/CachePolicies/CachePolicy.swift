@@ -1,0 +1,131 @@
+// The registry of KV-cache policies: methods that keep a standard model and compress its
+// cache at inference (StreamingLLM, H2O, TOVA, SnapKV, quantised caches), the other family
+// of KV-cache savings beside the architectures. Like `Variant` for mechanisms, an enum the
+// compiler checks: a new policy is one file with a `CachePolicyDescriptor`, a case here
+// and its line in `descriptor`; the CLI and the evaluation pick it up from `allCases`.
+//
+// A policy composes with any mechanism of the softmax family (MHA, GQA, MQA, sliding
+// window): it manages a `PolicyKVCache` in place of the mechanism's own cache, and is
+// applied once, at the boundary between a prompt's context and its questions (kvpress's
+// rule: the context is compressed, the questions are not, which keeps query-aware
+// methods honest).
+
+import Attention
+
+public enum CachePolicy: String, CaseIterable, Codable, Sendable {
+    case full, streaming, h2o, tova, snapkv, int8, kivi
+
+    /// The method behind each id.
+    public var descriptor: any CachePolicyDescriptor.Type {
+        switch self {
+        case .full: return FullCache.self
+        case .streaming: return StreamingLLM.self
+        case .h2o: return HeavyHitterOracle.self
+        case .tova: return TokenOmissionViaAttention.self
+        case .snapkv: return SnapKV.self
+        case .int8: return Int8PerToken.self
+        case .kivi: return KIVI.self
+        }
+    }
+
+    public var summary: String { descriptor.summary }
+    public var displayName: String { descriptor.displayName }
+    public var kind: CachePolicyKind { descriptor.kind }
+
+    /// Unknown ids get the list of valid ones.
+    public static func parse(_ id: String) throws -> CachePolicy {
+        guard let p = CachePolicy(rawValue: id) else {
+            throw CachePolicyError("unknown cache policy '\(id)'; valid: \(allCases.map(\.rawValue).joined(separator: ", "))")
+        }
+        return p
+    }
+}
+
+/// What a policy does to the context's cache.
+public enum CachePolicyKind: String, Sendable {
+    /// Keeps every entry as it is (the reference).
+    case none
+    /// Drops entries: a fraction `ratio` of the context's, chosen by the method's scores.
+    case eviction
+    /// Keeps every entry at fewer bits (`bits`), with the scales and zero points it needs.
+    case quantisation
+}
+
+/// How hard to compress. `ratio` follows kvpress: the fraction of the context's entries
+/// removed (0 keeps all, 0.75 keeps a quarter); `bits` is the code width of a quantising
+/// policy. The other fields are the methods' own settings, scaled from their papers'
+/// long contexts to the short sequences trained here (docs/cache-policies.md says how).
+public struct CachePolicySettings: Sendable, Equatable {
+    public var ratio: Double = 0
+    public var bits: Int = 8
+    /// StreamingLLM: the first s tokens kept as attention sinks (the paper's 4).
+    public var sinks = 4
+    /// SnapKV: the last w context queries whose attention scores the prefix (kvpress and
+    /// SnapKV use 32–64 at 4k+ tokens; 8 keeps the same order of the context, 1/16, at 128).
+    public var observationWindow = 8
+    /// SnapKV: width of the average pooling over positions (the paper's 5).
+    public var poolingKernel = 5
+    /// KIVI: tokens per key-quantisation group, and the recent tokens kept at full
+    /// precision (the paper's 32 and 128 at 4k+ tokens; 8 and 8 here).
+    public var groupSize = 8
+    public var residual = 8
+
+    public init(ratio: Double = 0, bits: Int = 8) {
+        self.ratio = ratio
+        self.bits = bits
+    }
+
+    /// Entries kept of n under an eviction ratio: n − ⌊ratio · n⌋ (never fewer than one).
+    public func budget(of n: Int) -> Int { max(min(n, 1), n - Int((ratio * Double(n)).rounded(.down))) }
+}
+
+/// What the registry needs to know about a policy.
+public protocol CachePolicyDescriptor {
+    /// One line for `attnlab policies`.
+    static var summary: String { get }
+    /// The name in tables, legends and prose ("SnapKV").
+    static var displayName: String { get }
+    static var kind: CachePolicyKind { get }
+    /// The code widths a quantising policy supports (empty for the others).
+    static var supportedBits: [Int] { get }
+    /// Compresses one layer's cache at the context boundary.
+    static func compress(_ cache: PolicyKVCache, settings: CachePolicySettings)
+}
+
+extension CachePolicyDescriptor {
+    public static var supportedBits: [Int] { [] }
+}
+
+public struct CachePolicyError: Error, CustomStringConvertible {
+    public let description: String
+    public init(_ message: String) { description = message }
+}
+
+extension CachePolicy {
+    /// Checks a policy and its settings, naming the bad value and the valid ones.
+    public func validate(_ s: CachePolicySettings) throws {
+        guard s.ratio >= 0 && s.ratio < 1 else {
+            throw CachePolicyError("ratio = \(s.ratio) is invalid: the fraction of the context's cache removed, in [0, 1)")
+        }
+        switch kind {
+        case .none:
+            if s.ratio != 0 { throw CachePolicyError("ratio = \(s.ratio) does not apply to \(rawValue), which keeps the whole cache") }
+        case .eviction:
+            break
+        case .quantisation:
+            if s.ratio != 0 { throw CachePolicyError("ratio = \(s.ratio) does not apply to \(rawValue), which quantises; give bits") }
+            let valid = descriptor.supportedBits
+            guard valid.contains(s.bits) else {
+                throw CachePolicyError("bits = \(s.bits) is invalid for \(rawValue); valid: \(valid.map(String.init).joined(separator: ", "))")
+            }
+        }
+    }
+}
+
+/// The policy that keeps the whole cache: the uncompressed model every curve is compared to.
+enum FullCache: CachePolicyDescriptor {
+    static let summary = "the whole cache, uncompressed (the reference line)"
+    static let displayName = "Full cache"
+    static let kind = CachePolicyKind.none
+    static func compress(_ cache: PolicyKVCache, settings: CachePolicySettings) {}
+}

@@ -1,0 +1,183 @@
+// The cache a policy manages, for one layer of a softmax-family mechanism without a
+// window: per sequence and kv head, the entries it keeps (key, value, original position)
+// and the statistics the policies score them by.
+//
+// Attention runs token by token in plain loops (each new token is stored, then its query
+// attends over every entry of its kv head), with the softmax in Double: the evaluation's
+// sequences are a few hundred tokens, and plain loops keep the probabilities at hand
+// for the statistics. Keys are stored after RoPE at their original positions, so an
+// evicted gap needs no re-rotation: a kept key scores exactly as it did before.
+//
+// Statistics, per entry, summed over the query heads of its kv head:
+// - `received`: the attention it received from every query so far (H2O's score);
+// - `lastAttention`: the attention from the most recent query (TOVA's score);
+// and per query head the most recent queries themselves (SnapKV scores the context by
+// the attention of its last w queries, recomputed at the boundary).
+
+import Attention
+import Foundation
+import TensorCore
+
+/// One kv head's entries in one sequence, in the order they were stored (by position).
+public struct HeadStore: Sendable {
+    public var keys: [Float] = []       // [n, D]
+    public var values: [Float] = []     // [n, D]
+    public var positions: [Int] = []    // [n]
+    public var received: [Double] = []  // [n]
+    public var lastAttention: [Double] = []  // [n]
+    /// The first `quantisedEntries` entries hold quantised-then-restored values and take
+    /// `quantisedBytes` in the cache; the rest are Float32.
+    public var quantisedEntries = 0
+    public var quantisedBytes = 0
+
+    public var count: Int { positions.count }
+
+    /// Keeps the entries at `indices` (ascending), in order; drops the others. The
+    /// quantised prefix, if any, must be kept whole (its bytes are counted as one).
+    public mutating func keep(_ indices: [Int], headDim d: Int) {
+        precondition(indices.prefix(quantisedEntries) == ArraySlice(0..<quantisedEntries),
+                     "the \(quantisedEntries) quantised entries must be kept: evict before quantising")
+        precondition(zip(indices, indices.dropFirst()).allSatisfy { $0 < $1 } && indices.allSatisfy { $0 >= 0 && $0 < count },
+                     "entries to keep must be ascending indices in 0..<\(count)")
+        func rows(_ a: [Float]) -> [Float] { indices.flatMap { a[($0 * d)..<(($0 + 1) * d)] } }
+        keys = rows(keys)
+        values = rows(values)
+        positions = indices.map { positions[$0] }
+        received = indices.map { received[$0] }
+        lastAttention = indices.map { lastAttention[$0] }
+    }
+}
+
+public final class PolicyKVCache: SoftmaxFamilyCache {
+    public let batch: Int
+    public let kvHeads: Int   // G
+    public let headDim: Int   // D
+    public private(set) var length = 0
+    /// [B][G]
+    public var stores: [[HeadStore]]
+    /// The most recent queries of each query head, oldest first: [B][H] of (position, [D]).
+    public private(set) var recentQueries: [[[(position: Int, query: [Float])]]]
+    /// How many recent queries each head keeps for the policies that score by them.
+    public static let observationCapacity = 64
+    /// The mechanism's score scale (1/√D), recorded at the first step: SnapKV rescores with it.
+    public private(set) var scale: Float = 1
+
+    public init(batch: Int, kvHeads: Int, headDim: Int) {
+        precondition(batch >= 1 && kvHeads >= 1 && headDim >= 1, "policy cache for batch \(batch), \(kvHeads) kv heads of \(headDim)")
+        self.batch = batch
+        self.kvHeads = kvHeads
+        self.headDim = headDim
+        stores = Array(repeating: Array(repeating: HeadStore(), count: kvHeads), count: batch)
+        recentQueries = Array(repeating: [], count: batch)
+    }
+
+    /// A policy cache for a layer of the softmax family without a window or sinks (a
+    /// policy decides what to keep; a window would decide it as well).
+    public convenience init(for attention: any AttentionMechanism, batch: Int) throws {
+        let c = attention.config
+        guard attention.variant.referenceFamily == .softmax, c.slidingWindow == nil, c.attentionSinks == 0 else {
+            let valid = Variant.allCases.filter { $0.referenceFamily == .softmax && $0.cacheGrowth == .perToken }.map(\.rawValue)
+            throw CachePolicyError("cache policies apply to softmax attention over the whole context; \(attention.variant.rawValue) is not (valid: \(valid.joined(separator: ", ")))")
+        }
+        self.init(batch: batch, kvHeads: c.numKVHeads, headDim: c.headDim)
+    }
+
+    /// Float32 keys and values of the full-precision entries, plus what the quantised ones take.
+    public var bytes: Int {
+        stores.joined().reduce(0) { total, s in
+            total + s.quantisedBytes + (s.count - s.quantisedEntries) * 2 * headDim * MemoryLayout<Float>.size
+        }
+    }
+
+    /// Entries held, summed over sequences and kv heads.
+    public var entries: Int { stores.joined().reduce(0) { $0 + $1.count } }
+
+    public func advance(by t: Int) { length += t }
+
+    public func attend(sequence bi: Int, queries: [Float], keys newKeys: [Float], values newValues: [Float],
+                       newTokens t: Int, heads: Int, output: inout [Float], scale: Float) {
+        let d = headDim, g = kvHeads, r = heads / g
+        precondition(heads % g == 0, "\(heads) query heads over \(g) kv heads")
+        if recentQueries[bi].isEmpty { recentQueries[bi] = Array(repeating: [], count: heads) }
+        self.scale = scale
+        for i in 0..<t {
+            let p = length + i
+            for kv in 0..<g {
+                let src = ((bi * t + i) * g + kv) * d
+                stores[bi][kv].keys.append(contentsOf: newKeys[src..<(src + d)])
+                stores[bi][kv].values.append(contentsOf: newValues[src..<(src + d)])
+                stores[bi][kv].positions.append(p)
+                stores[bi][kv].received.append(0)
+                stores[bi][kv].lastAttention.append(0)
+                for j in stores[bi][kv].lastAttention.indices { stores[bi][kv].lastAttention[j] = 0 }
+            }
+            for h in 0..<heads {
+                let qStart = ((bi * t + i) * heads + h) * d
+                let q = Array(queries[qStart..<(qStart + d)])
+                let kv = h / r
+                let probs = Self.probabilities(query: q, position: p, store: stores[bi][kv], headDim: d, scale: scale)
+                var o = [Double](repeating: 0, count: d)
+                stores[bi][kv].values.withUnsafeBufferPointer { v in
+                    for (j, pj) in probs.enumerated() where pj != 0 {
+                        for c in 0..<d { o[c] += pj * Double(v[j * d + c]) }
+                    }
+                }
+                let oStart = ((bi * t + i) * heads + h) * d
+                for c in 0..<d { output[oStart + c] = Float(o[c]) }
+                for (j, pj) in probs.enumerated() {
+                    stores[bi][kv].received[j] += pj
+                    stores[bi][kv].lastAttention[j] += pj
+                }
+                recentQueries[bi][h].append((p, q))
+                if recentQueries[bi][h].count > Self.observationCapacity { recentQueries[bi][h].removeFirst() }
+            }
+        }
+    }
+
+    /// softmax(scale · q · k_j) over the entries at positions ≤ `position` (0 elsewhere).
+    static func probabilities(query q: [Float], position: Int, store: HeadStore, headDim d: Int, scale: Float) -> [Double] {
+        var scores = [Double](repeating: -.infinity, count: store.count)
+        store.keys.withUnsafeBufferPointer { k in
+            for j in 0..<store.count where store.positions[j] <= position {
+                var dot = 0.0
+                for c in 0..<d { dot += Double(q[c]) * Double(k[j * d + c]) }
+                scores[j] = Double(scale) * dot
+            }
+        }
+        let m = scores.max() ?? -.infinity
+        guard m > -.infinity else { return scores.map { _ in 0 } }
+        let e = scores.map { $0 == -.infinity ? 0 : exp($0 - m) }
+        let total = e.reduce(0, +)
+        return e.map { $0 / total }
+    }
+
+    /// Random entries for positions 0..<n in every store, statistics cleared (benchmarks).
+    public func synthesize(tokens n: Int, rng: inout Xoshiro256StarStar) {
+        for b in 0..<batch {
+            for g in 0..<kvHeads {
+                var s = HeadStore()
+                s.keys = (0..<(n * headDim)).map { _ in rng.nextNormal() }
+                s.values = (0..<(n * headDim)).map { _ in rng.nextNormal() }
+                s.positions = Array(0..<n)
+                s.received = Array(repeating: 0, count: n)
+                s.lastAttention = Array(repeating: 0, count: n)
+                stores[b][g] = s
+            }
+        }
+        recentQueries = Array(repeating: [], count: batch)
+        length = n
+    }
+
+    /// Forgets the entries at positions ≥ n (the statistics of the others are not undone).
+    public func rewind(to n: Int) {
+        precondition(n >= 0 && n <= length, "rewind to \(n) outside 0...\(length)")
+        for b in 0..<batch {
+            for g in 0..<kvHeads {
+                let kept = stores[b][g].positions.indices.filter { stores[b][g].positions[$0] < n }
+                if kept.count < stores[b][g].count { stores[b][g].keep(kept, headDim: headDim) }
+            }
+            recentQueries[b] = recentQueries[b].map { $0.filter { $0.position < n } }
+        }
+        length = n
+    }
+}

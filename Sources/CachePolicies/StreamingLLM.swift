@@ -1,0 +1,26 @@
+// StreamingLLM (Xiao et al. 2023, "Efficient Streaming Language Models with Attention
+// Sinks"): keep the first s tokens, which soak up attention whatever their content (the
+// sinks, s = 4 in the paper), and the most recent ones; drop the middle. Here keys keep
+// their original positions (RoPE applied when they were stored); the paper's variant
+// that renumbers positions within the cache is not built yet.
+
+enum StreamingLLM: CachePolicyDescriptor {
+    static let summary = "first s tokens (attention sinks) and the most recent ones (Xiao et al. 2023)"
+    static let displayName = "StreamingLLM"
+    static let kind = CachePolicyKind.eviction
+
+    static func compress(_ cache: PolicyKVCache, settings: CachePolicySettings) {
+        for b in 0..<cache.batch {
+            for g in 0..<cache.kvHeads {
+                let n = cache.stores[b][g].count
+                cache.stores[b][g].keep(kept(count: n, budget: settings.budget(of: n), sinks: settings.sinks), headDim: cache.headDim)
+            }
+        }
+    }
+
+    /// Entries in position order: the first min(s, budget), then the most recent.
+    static func kept(count n: Int, budget: Int, sinks s: Int) -> [Int] {
+        let sinks = min(s, budget)
+        return Array(0..<sinks) + Array((n - (budget - sinks))..<n).filter { $0 >= sinks }
+    }
+}

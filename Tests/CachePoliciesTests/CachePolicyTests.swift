@@ -1,0 +1,222 @@
+// KV-cache policies: the policy cache reproduces the model's forward when it keeps
+// everything; after eviction, attention runs over exactly the kept entries; each
+// method keeps what its paper's rule selects (checked against plain recomputations);
+// quantisation stays within half a step and counts its bytes; bad settings are errors
+// that name the value and the valid ones.
+
+import Attention
+import Foundation
+import Models
+import TensorCore
+import Testing
+import TestSupport
+@testable import CachePolicies
+
+@Suite("KV-cache policies")
+struct CachePolicyTests {
+    static let vocab = 32
+
+    func model(_ variant: Variant = .gqa, seed: UInt64 = 1) throws -> TransformerLM {
+        var rng = Xoshiro256StarStar(seed: seed)
+        let attention = AttentionConfig(hiddenSize: 16, numHeads: 4, numKVHeads: 2, headDim: 4)
+        return try TransformerLM(config: ModelConfig(vocabSize: Self.vocab, layers: 2, attention: attention, variant: variant), rng: &rng)
+    }
+
+    func ids(batch: Int, length: Int, seed: UInt64 = 2) -> [Int] {
+        var rng = Xoshiro256StarStar(seed: seed)
+        return (0..<(batch * length)).map { _ in rng.nextInt(below: Self.vocab) }
+    }
+
+    /// Logits of the positions after `context`, run through policy caches that `policy`
+    /// compressed at the boundary. [B, T − context, V]
+    func logitsAfter(_ m: TransformerLM, ids: [Int], batch: Int, length: Int, context: Int,
+                     policy: CachePolicy, settings: CachePolicySettings) throws -> (logits: [Float], caches: [PolicyKVCache]) {
+        let caches = try m.blocks.map { try PolicyKVCache(for: $0.attention, batch: batch) }
+        let rows = (0..<batch).map { Array(ids[($0 * length)..<(($0 + 1) * length)]) }
+        _ = m.step(ids: rows.flatMap { $0[..<context] }, batch: batch, length: context, caches: caches)
+        for c in caches { policy.descriptor.compress(c, settings: settings) }
+        let out = m.step(ids: rows.flatMap { $0[context...] }, batch: batch, length: length - context, caches: caches)
+        return (out.data, caches)
+    }
+
+    /// The full forward's logits at positions context ..< T. [B, T − context, V]
+    func forwardLogits(_ m: TransformerLM, ids: [Int], batch: Int, length: Int, context: Int) -> [Float] {
+        let all = m.logits(ids: ids, batch: batch, length: length).data
+        let v = Self.vocab
+        return (0..<batch).flatMap { b in all[((b * length + context) * v)..<((b + 1) * length * v)] }
+    }
+
+    @Test(arguments: [Variant.mha, .gqa, .mqa])
+    func keepingEverythingEqualsTheForward(variant: Variant) throws {
+        let m = try model(variant), x = ids(batch: 3, length: 12)
+        let expected = forwardLogits(m, ids: x, batch: 3, length: 12, context: 7)
+        for policy in CachePolicy.allCases where policy.kind != .quantisation {
+            let got = try logitsAfter(m, ids: x, batch: 3, length: 12, context: 7, policy: policy, settings: CachePolicySettings())
+            let c = compareClose("\(variant) \(policy) ratio 0", expected, got.logits, atol: 2e-5, rtol: 1e-4)
+            #expect(c.ok, "\(c)")
+            #expect(got.caches.allSatisfy { $0.bytes == 3 * $0.kvHeads * 12 * 2 * 4 * 4 }, "3 sequences, 12 tokens, K and V of 4 floats per kv head")
+        }
+    }
+
+    /// After eviction, the next query attends over exactly the kept entries and itself:
+    /// recomputed here with plain loops from the kept keys and values.
+    @Test(arguments: [CachePolicy.streaming, .h2o, .tova, .snapkv])
+    func afterEvictionAttentionUsesExactlyTheKeptEntries(policy: CachePolicy) throws {
+        let d = 4, g = 2, h = 4
+        var rng = Xoshiro256StarStar(seed: 3)
+        let cache = PolicyKVCache(batch: 1, kvHeads: g, headDim: d)
+        let scale: Float = 0.5
+        func step(_ n: Int) -> (q: [Float], k: [Float], v: [Float], out: [Float]) {
+            let q = (0..<(n * h * d)).map { _ in rng.nextNormal() }, k = (0..<(n * g * d)).map { _ in rng.nextNormal() }
+            let v = (0..<(n * g * d)).map { _ in rng.nextNormal() }
+            var out = [Float](repeating: 0, count: n * h * d)
+            cache.attend(sequence: 0, queries: q, keys: k, values: v, newTokens: n, heads: h, output: &out, scale: scale)
+            cache.advance(by: n)
+            return (q, k, v, out)
+        }
+        _ = step(20)
+        var settings = CachePolicySettings(ratio: 0.5)
+        settings.observationWindow = 4
+        policy.descriptor.compress(cache, settings: settings)
+        #expect(cache.stores.joined().allSatisfy { $0.count == 10 })
+        let kept = cache.stores[0]
+        let next = step(1)
+        for head in 0..<h {
+            let kv = head / (h / g), s = kept[kv]
+            let keys = (0..<s.count).map { Array(s.keys[($0 * d)..<(($0 + 1) * d)]) } + [Array(next.k[(kv * d)..<((kv + 1) * d)])]
+            let values = (0..<s.count).map { Array(s.values[($0 * d)..<(($0 + 1) * d)]) } + [Array(next.v[(kv * d)..<((kv + 1) * d)])]
+            let q = Array(next.q[(head * d)..<((head + 1) * d)])
+            let scores = keys.map { k in Double(scale) * zip(q, k).reduce(0.0) { $0 + Double($1.0) * Double($1.1) } }
+            let m = scores.max()!, e = scores.map { exp($0 - m) }, total = e.reduce(0, +)
+            let expected = (0..<d).map { c in Float(zip(e, values).reduce(0.0) { $0 + $1.0 * Double($1.1[c]) } / total) }
+            let c = compareClose("\(policy) head \(head)", expected, Array(next.out[(head * d)..<((head + 1) * d)]), atol: 1e-5)
+            #expect(c.ok, "\(c)")
+        }
+    }
+
+    @Test func streamingKeepsTheSinksAndTheMostRecent() {
+        #expect(StreamingLLM.kept(count: 10, budget: 6, sinks: 4) == [0, 1, 2, 3, 8, 9])
+        #expect(StreamingLLM.kept(count: 10, budget: 3, sinks: 4) == [0, 1, 2])
+        #expect(StreamingLLM.kept(count: 10, budget: 10, sinks: 4) == Array(0..<10))
+    }
+
+    @Test func heavyHittersTakeHalfTheBudgetBesideTheRecentHalf() {
+        let scores: [Double] = [5, 0, 3, 9, 1, 4, 2, 8, 0, 0]
+        // Budget 6: the 3 most recent (7, 8, 9), then the 3 best of 0...6 (3, 0, 5).
+        #expect(HeavyHitterOracle.kept(scores: scores, budget: 6) == [0, 3, 5, 7, 8, 9])
+        // Budget 5: 2 recent (8, 9), 3 heavy of 0...7 (3, 7, 0).
+        #expect(HeavyHitterOracle.kept(scores: scores, budget: 5) == [0, 3, 7, 8, 9])
+    }
+
+    /// The scores the policies select by, recomputed from the context's queries and keys.
+    @Test func scoresAreTheAttentionTheirPapersDefine() throws {
+        let d = 4, g = 2, h = 4, n = 16, scale: Float = 0.5
+        var rng = Xoshiro256StarStar(seed: 4)
+        let q = (0..<(n * h * d)).map { _ in rng.nextNormal() }, k = (0..<(n * g * d)).map { _ in rng.nextNormal() }
+        let v = (0..<(n * g * d)).map { _ in rng.nextNormal() }
+        let cache = PolicyKVCache(batch: 1, kvHeads: g, headDim: d)
+        var out = [Float](repeating: 0, count: n * h * d)
+        cache.attend(sequence: 0, queries: q, keys: k, values: v, newTokens: n, heads: h, output: &out, scale: scale)
+        cache.advance(by: n)
+        // p[head][query][key], causal, in Double.
+        let p = (0..<h).map { head in (0..<n).map { i -> [Double] in
+            let kv = head / (h / g)
+            let s = (0...i).map { j in Double(scale) * (0..<d).reduce(0.0) { $0 + Double(q[(i * h + head) * d + $1]) * Double(k[(j * g + kv) * d + $1]) } }
+            let m = s.max()!, e = s.map { exp($0 - m) }, total = e.reduce(0, +)
+            return (0..<n).map { $0 <= i ? e[$0] / total : 0 }
+        } }
+        for kv in 0..<g {
+            let heads = (kv * 2)..<(kv * 2 + 2)
+            var received = [Double](repeating: 0, count: n), last = received
+            for j in 0..<n {
+                for head in heads {
+                    for i in 0..<n { received[j] += p[head][i][j] }
+                    last[j] += p[head][n - 1][j]
+                }
+            }
+            #expect(zip(received, cache.stores[0][kv].received).allSatisfy { abs($0 - $1) < 1e-9 }, "H2O's accumulated attention")
+            #expect(zip(last, cache.stores[0][kv].lastAttention).allSatisfy { abs($0 - $1) < 1e-9 }, "TOVA's last-query attention")
+            // SnapKV, window 4, kernel 5: the window's queries' attention over the prefix, pooled.
+            let w = 4
+            var raw = [Double](repeating: 0, count: n)
+            for j in 0..<(n - w) {
+                for head in heads { for i in (n - w)..<n { raw[j] += p[head][i][j] } }
+            }
+            var pooled = [Double](repeating: .infinity, count: n)
+            for j in 0..<(n - w) {
+                var sum = 0.0
+                for i in (j - 2)...(j + 2) where i >= 0 && i < n { sum += raw[i] }
+                pooled[j] = sum / 5
+            }
+            let got = SnapKV.scores(cache, sequence: 0, kvHead: kv, window: w, kernel: 5)
+            #expect(zip(pooled, got).allSatisfy { $0 == $1 || abs($0 - $1) < 1e-9 }, "SnapKV kv head \(kv): \(got) vs \(pooled)")
+        }
+    }
+
+    @Test func tovaKeepsTheSamePositionsInEveryKVHead() throws {
+        let m = try model(.gqa), x = ids(batch: 2, length: 16)
+        let r = try logitsAfter(m, ids: x, batch: 2, length: 16, context: 12, policy: .tova, settings: CachePolicySettings(ratio: 0.5))
+        for cache in r.caches {
+            for b in 0..<2 {
+                #expect(cache.stores[b].allSatisfy { $0.positions == cache.stores[b][0].positions })
+                #expect(cache.stores[b][0].positions.filter { $0 < 12 }.count == 6)
+            }
+        }
+    }
+
+    @Test func int8StaysWithinHalfAStepAndCountsItsBytes() {
+        let d = 8, n = 5
+        var rng = Xoshiro256StarStar(seed: 5)
+        let cache = PolicyKVCache(batch: 1, kvHeads: 1, headDim: d)
+        cache.synthesize(tokens: n, rng: &rng)
+        let before = cache.stores[0][0]
+        Int8PerToken.compress(cache, settings: CachePolicySettings(bits: 8))
+        let after = cache.stores[0][0]
+        for (a, b) in [(before.keys, after.keys), (before.values, after.values)] {
+            for j in 0..<n {
+                let row = a[(j * d)..<((j + 1) * d)], step = (row.max()! - row.min()!) / 255
+                for c in 0..<d { #expect(abs(a[j * d + c] - b[j * d + c]) <= step / 2 * 1.0001) }
+            }
+        }
+        #expect(cache.bytes == 2 * n * (d + 8), "codes of 1 byte and a Float32 scale and zero per vector, keys and values")
+    }
+
+    @Test func kiviQuantisesWholeKeyGroupsPerChannelAndKeepsTheRecentTokens() {
+        let d = 4, n = 30
+        var rng = Xoshiro256StarStar(seed: 6)
+        let cache = PolicyKVCache(batch: 1, kvHeads: 1, headDim: d)
+        cache.synthesize(tokens: n, rng: &rng)
+        let before = cache.stores[0][0]
+        var s = CachePolicySettings(bits: 2)
+        s.groupSize = 8; s.residual = 8
+        KIVI.compress(cache, settings: s)
+        let after = cache.stores[0][0]
+        #expect(after.quantisedEntries == 16, "(30 − 8) / 8 whole groups of 8")
+        #expect(after.keys[(16 * d)...] == before.keys[(16 * d)...] && after.values[(16 * d)...] == before.values[(16 * d)...])
+        // Each channel of a key group, and each value vector, takes at most 4 levels.
+        for start in [0, 8] {
+            for c in 0..<d { #expect(Set((start..<(start + 8)).map { after.keys[$0 * d + c] }).count <= 4) }
+        }
+        for j in 0..<16 { #expect(Set(after.values[(j * d)..<((j + 1) * d)]).count <= 4) }
+        let quantised = 2 * (16 * d * 2 / 8) + 2 * d * 8 + 16 * 8  // codes, key scales per channel per group, value scales per token
+        #expect(cache.bytes == quantised + 14 * 2 * d * 4)
+    }
+
+    @Test func badSettingsNameTheValueAndTheValidOnes() throws {
+        let unknown = #expect(throws: CachePolicyError.self) { try CachePolicy.parse("lru") }
+        #expect(unknown?.description == "unknown cache policy 'lru'; valid: " + CachePolicy.allCases.map(\.rawValue).joined(separator: ", "))
+        for (policy, settings, mention) in [(CachePolicy.h2o, CachePolicySettings(ratio: 1), "ratio = 1.0"),
+                                            (.kivi, CachePolicySettings(bits: 3), "valid: 2, 4"),
+                                            (.full, CachePolicySettings(ratio: 0.5), "keeps the whole cache"),
+                                            (.int8, CachePolicySettings(ratio: 0.5), "quantises")] {
+            do { try policy.validate(settings); Issue.record("\(policy) accepted \(settings)") }
+            catch { #expect("\(error)".contains(mention), "\(error)") }
+        }
+        var rng = Xoshiro256StarStar(seed: 0)
+        for variant in [Variant.mla, .linear, .swa] {
+            let layer = try variant.make(config: AttentionConfig(hiddenSize: 16, numHeads: 4, numKVHeads: 2, headDim: 4, slidingWindow: 4), rng: &rng)
+            do { _ = try PolicyKVCache(for: layer, batch: 1); Issue.record("\(variant) accepted") }
+            catch { #expect("\(error)".contains("valid: mha, gqa, mqa"), "\(error)") }
+        }
+    }
+}

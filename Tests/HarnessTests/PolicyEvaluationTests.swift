@@ -1,0 +1,57 @@
+// Evaluating a trained checkpoint under a cache policy: the checkpoint rebuilds the
+// model and the task it was trained on, the uncompressed policy reproduces the
+// trainer's own test accuracy, compression shrinks the counted bytes, and a task
+// without a context boundary, or a line that does not describe a task, is an error.
+
+import CachePolicies
+import Foundation
+import Training
+import Tasks
+import Testing
+@testable import Harness
+
+@Suite("Cache policies on trained checkpoints")
+struct PolicyEvaluationTests {
+    func trainTiny(_ task: TaskKind, checkpoint: String) throws -> (trainer: Trainer, test: Double) {
+        var r = TrainingRecipe(variant: .gqa)
+        r.task = task; r.seqLen = 24; r.vocab = 32; r.kvPairs = 3; r.needles = task == .multikeyNeedle ? 3 : nil
+        r.questions = task == .multikeyNeedle ? 3 : nil
+        r.dModel = 16; r.heads = 4; r.kvHeads = 2; r.layers = 2
+        r.train.batchSize = 8; r.train.maxSteps = 20; r.train.warmupSteps = 2; r.train.evalEvery = 10
+        r.train.evalExamples = 16; r.train.testExamples = 40; r.train.targetAccuracy = nil; r.train.learningRate = 0.01
+        let trainer = try r.makeTrainer()
+        let result = try trainer.run(checkpointPath: checkpoint)
+        return (trainer, try #require(result.testAccuracy))
+    }
+
+    @Test(arguments: [TaskKind.mqar, .multikeyNeedle])
+    func theFullCacheReproducesTheTrainersTestAccuracy(task: TaskKind) throws {
+        let dir = try TempDir("policy-eval")
+        let (trainer, test) = try trainTiny(task, checkpoint: dir.file("run.ckpt"))
+        let trained = try TrainedModel.load(checkpoint: dir.file("run.ckpt"))
+        #expect(trained.model.namedParameters.map(\.tensor.data) == trainer.model.namedParameters.map(\.tensor.data))
+        #expect(trained.task.configDescription == trainer.task.configDescription)
+        let t = try #require(trained.task as? any ContextThenQuestions)
+        let set = testSet(t, examples: 40, seed: trained.train.seed)
+        let full = try PolicyEvaluation.run(model: trained.model, task: t, set: set, policy: .full, settings: CachePolicySettings(), chunk: 16)
+        #expect(full.accuracy == test, "full cache \(full.accuracy), trainer \(test)")
+        #expect(full.keptFraction == 1 && full.contextTokens == 40 * t.contextLength)
+        let half = try PolicyEvaluation.run(model: trained.model, task: t, set: set, policy: .snapkv, settings: CachePolicySettings(ratio: 0.5))
+        #expect(abs(half.keptFraction - Double(t.contextLength - t.contextLength / 2) / Double(t.contextLength)) < 1e-12)
+        #expect(half.bytesPerContextToken < full.bytesPerContextToken)
+    }
+
+    @Test func taskLinesRebuildTheirTaskOrSayWhyNot() throws {
+        for line in ["mqar vocab=64 seq=16 kv-pairs=2 alpha=0.01", "multikey-needle vocab=20 seq=16 needles=2",
+                     "multikey-needle vocab=20 seq=16 needles=2 questions=2 distance=5", "multikey-needle vocab=20 seq=16 needles=2 distance=4...9"] {
+            let task = try TrainedModel.task(described: line)
+            #expect("\(task.id.rawValue) \(task.configDescription)" == line)
+        }
+        expectBadInput(["copying", "valid: mqar, multikey-needle"]) { _ = try TrainedModel.task(described: "copying vocab=20 seq=16 length=4") }
+        expectBadInput(["'seq16' is not key=value"]) { _ = try TrainedModel.task(described: "mqar vocab=64 seq16") }
+        expectBadInput(["no integer kv-pairs"]) { _ = try TrainedModel.task(described: "mqar vocab=64 seq=16 alpha=0.01") }
+        let dir = try TempDir("policy-eval")
+        let weights = try dir.write("weights.safetensors", "")
+        expectBadInput(["checkpoint '\(weights)'"]) { _ = try TrainedModel.load(checkpoint: weights) }
+    }
+}
