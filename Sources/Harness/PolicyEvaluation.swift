@@ -116,8 +116,9 @@ public struct TrainedModel {
                 }
                 distances = ends[0]...ends[ends.count - 1]
             }
+            let ordered = fields["ordered"] == nil ? 0 : Double(fields["ordered"]!) ?? -1
             task = try MultiKeyNeedleTask(vocabSize: try int("vocab"), sequenceLength: try int("seq"), needles: try int("needles"),
-                                          questions: questions, distances: distances)
+                                          questions: questions, distances: distances, orderedFraction: ordered)
         default:
             let valid = [TaskKind.mqar, .multikeyNeedle].map(\.rawValue).joined(separator: ", ")
             throw HarnessError.badInput("task '\(line)': cache policies are evaluated on tasks with a context and questions; valid: \(valid)")

@@ -116,8 +116,11 @@ public struct TrainingRecipe: Sendable, Equatable {
         case .multikeyNeedle:
             let k = needles ?? Self.defaultNeedles
             let q = questions ?? 1
-            if let distance { return try MultiKeyNeedleTask(vocabSize: vocab, sequenceLength: seqLen, needles: k, questions: q, distance: distance) }
-            return try MultiKeyNeedleTask(vocabSize: vocab, sequenceLength: seqLen, needles: k, questions: q)
+            let ordered = MultiKeyNeedleTask.trainingOrderedFraction
+            if let distance {
+                return try MultiKeyNeedleTask(vocabSize: vocab, sequenceLength: seqLen, needles: k, questions: q, distance: distance, orderedFraction: ordered)
+            }
+            return try MultiKeyNeedleTask(vocabSize: vocab, sequenceLength: seqLen, needles: k, questions: q, orderedFraction: ordered)
         }
     }
 

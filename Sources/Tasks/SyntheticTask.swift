@@ -88,6 +88,13 @@ public protocol SyntheticTask: Sendable {
     func example(rng: inout Xoshiro256StarStar) -> (inputs: [Int], targets: [Int])
     /// The configuration in one line for logs and CSV, e.g. "vocab=8192 seq=64 kv-pairs=4 alpha=0.01".
     var configDescription: String { get }
+    /// The task that validation and test sets are drawn from: itself, unless its training
+    /// examples carry a learning cue that the held-out ones must not (multikey-needle).
+    var heldOut: any SyntheticTask { get }
+}
+
+extension SyntheticTask {
+    public var heldOut: any SyntheticTask { self }
 }
 
 /// A task whose examples are a context followed by questions about it: where a KV-cache

@@ -49,7 +49,7 @@ public final class Trainer {
     public let schedule: WarmupCosine
     let evaluationBatch: TaskBatch
     /// Built when first needed (the end of a run): it can be large and no step uses it.
-    lazy var testBatch: TaskBatch? = config.testExamples > 0 ? testSet(task, examples: config.testExamples, seed: config.seed) : nil
+    lazy var testBatch: TaskBatch? = config.testExamples > 0 ? Self.testSet(of: task, examples: config.testExamples, seed: config.seed) : nil
     var trainStream: Xoshiro256StarStar
     public internal(set) var step = 0
     public internal(set) var curve: [CurvePoint] = []
@@ -77,7 +77,8 @@ public final class Trainer {
                                 warmupSteps: config.warmupSteps, totalSteps: config.maxSteps)
         let streams = TaskStreams(seed: config.seed)
         trainStream = streams.train
-        evaluationBatch = evaluationSet(task, examples: config.evalExamples, seed: config.seed)
+        let heldOut = task.heldOut
+        evaluationBatch = evaluationSet(heldOut, examples: config.evalExamples, seed: config.seed)
     }
 
     /// One optimisation step; returns the training loss.
@@ -107,6 +108,12 @@ public final class Trainer {
 
     /// Exact-match accuracy and mean loss on the fixed validation set.
     public func evaluate() -> (accuracy: Double, loss: Double) { evaluate(on: evaluationBatch) }
+
+    /// The test set, from the task's held-out form (no training cue).
+    static func testSet(of task: any SyntheticTask, examples: Int, seed: UInt64) -> TaskBatch {
+        let heldOut = task.heldOut
+        return Tasks.testSet(heldOut, examples: examples, seed: seed)
+    }
 
     /// Exact-match accuracy on the fixed test set (nil when the config has none).
     public func evaluateTest() -> Double? { testBatch.map { evaluate(on: $0).accuracy } }

@@ -42,7 +42,7 @@ struct Eval: ParsableCommand {
         do { try p.validate(settings) } catch let e as CachePolicyError { throw ValidationError(e.description) }
         let trained: TrainedModel
         do { trained = try TrainedModel.load(checkpoint: checkpoint) } catch HarnessError.badInput(let m) { throw ValidationError(m) }
-        guard let task = trained.task as? any ContextThenQuestions else {
+        guard let task = trained.task.heldOut as? any ContextThenQuestions else {
             throw ValidationError("task \(trained.task.id.rawValue) has no context boundary")
         }
         let n = examples ?? trained.train.testExamples

@@ -31,7 +31,7 @@ struct PolicyEvaluationTests {
         let trained = try TrainedModel.load(checkpoint: dir.file("run.ckpt"))
         #expect(trained.model.namedParameters.map(\.tensor.data) == trainer.model.namedParameters.map(\.tensor.data))
         #expect(trained.task.configDescription == trainer.task.configDescription)
-        let t = try #require(trained.task as? any ContextThenQuestions)
+        let t = try #require(trained.task.heldOut as? any ContextThenQuestions)
         let set = testSet(t, examples: 40, seed: trained.train.seed)
         let full = try PolicyEvaluation.run(model: trained.model, task: t, set: set, policy: .full, settings: CachePolicySettings(), chunk: 16)
         #expect(full.accuracy == test, "full cache \(full.accuracy), trainer \(test)")

@@ -222,6 +222,34 @@ struct MultiKeyNeedleQuestionsTests {
         #expect(one.batch(size: 4, rng: &a) == plain.batch(size: 4, rng: &b))
     }
 
+    /// Ordered examples ask the needles in context order; the rest, and every held-out
+    /// example, in a uniformly random order; without the cue nothing is drawn for it.
+    @Test func theOrderedFractionOrdersThatShareOfTrainingExamplesAndNoHeldOutOnes() throws {
+        func inOrder(_ t: MultiKeyNeedleTask, _ x: [Int]) -> Bool {
+            let c = t.contextLength
+            let startOf = Dictionary(uniqueKeysWithValues: (0..<c).filter { x[$0] == MultiKeyNeedleTask.markerToken }.map { (x[$0 + 1], $0) })
+            let asked = (0..<t.questions).map { startOf[x[c + 2 * $0 + 1]]! }
+            return asked == asked.sorted()
+        }
+        func orderedShare(_ t: any SyntheticTask) -> Double {
+            let t = t as! MultiKeyNeedleTask
+            var rng = Xoshiro256StarStar(seed: 5)
+            return Double((0..<2000).filter { _ in inOrder(t, t.example(rng: &rng).inputs) }.count) / 2000
+        }
+        let half = try MultiKeyNeedleTask(vocabSize: 64, sequenceLength: 48, needles: 4, questions: 4, orderedFraction: 0.5)
+        // Half in order, plus 1/24 of the other half by chance (4 questions).
+        #expect(abs(orderedShare(half) - (0.5 + 0.5 / 24)) < 0.03, "\(orderedShare(half))")
+        #expect(orderedShare(try MultiKeyNeedleTask(vocabSize: 64, sequenceLength: 48, needles: 4, questions: 4, orderedFraction: 1)) == 1)
+        #expect(abs(orderedShare(half.heldOut) - 1.0 / 24) < 0.015, "\(orderedShare(half.heldOut))")
+        #expect(half.configDescription.hasSuffix(" ordered=0.5") && !half.heldOut.configDescription.contains("ordered"))
+        // One question: nothing to order, and the examples are RULER's as before.
+        let one = try MultiKeyNeedleTask(vocabSize: 20, sequenceLength: 16, needles: 2, orderedFraction: 0.5)
+        var a = Xoshiro256StarStar(seed: 0), b = Xoshiro256StarStar(seed: 0)
+        #expect(one.batch(size: 4, rng: &a) == (try MultiKeyNeedleTask(vocabSize: 20, sequenceLength: 16, needles: 2)).batch(size: 4, rng: &b))
+        let e = #expect(throws: TaskConfigError.self) { try MultiKeyNeedleTask(vocabSize: 64, sequenceLength: 48, needles: 4, orderedFraction: 1.5) }
+        #expect(e?.parameter == "ordered-fraction" && e?.value == "1.5")
+    }
+
     @Test func invalidQuestionCountsNameTheValue() throws {
         for (seq, needles, questions) in [(128, 4, 0), (128, 4, 5), (16, 4, 2)] {
             do {
