@@ -94,8 +94,9 @@ public final class Tensor {
 }
 
 extension Array where Element == Int {
-    /// Number of elements of a tensor with this shape (1 for a scalar).
-    public var product: Int { reduce(1, *) }
+    /// Number of elements of a tensor with this shape (1 for a scalar). A zero extent
+    /// makes it 0 whatever the others are, before their product could overflow.
+    public var product: Int { contains(0) ? 0 : reduce(1, *) }
 }
 
 /// Row-major strides of a shape.

@@ -157,6 +157,17 @@ private func firstIndex(of needle: [UInt8], in haystack: [UInt8]) -> Int? {
     #expect(file["e2"]?.values == [])
 }
 
+/// Fuzzing regression (docs/reliability.md): shape [461168601, 84827387904, 0] is an empty
+/// tensor, but the element count multiplied the first two extents before reaching the 0
+/// and trapped on the overflow. A zero extent now makes the count 0 first.
+@Test func fuzzCrashEmptyTensorWithHugeExtentsDecodes() throws {
+    let corpus = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent().appendingPathComponent("fuzz/corpus/safetensors")
+    let file = try SafeTensorsFile.read(from: corpus.appendingPathComponent("crash-47caa70b6042868dee086b1935f60e601699ee23").path)
+    #expect(file["a"]?.shape == [461168601, 84827387904, 0] && file["a"]?.values == [])
+    #expect(try SafeTensorsFile.decode(file.encode()) == file)
+}
+
 // MARK: - F16 and BF16
 
 @Test func f16DecodesKnownValues() throws {
