@@ -66,9 +66,10 @@ public struct CachePolicySettings: Sendable, Equatable {
     /// SnapKV: width of the average pooling over positions (the paper's 5).
     public var poolingKernel = 5
     /// KIVI: tokens per key-quantisation group, and the recent tokens kept at full
-    /// precision (the paper's 32 and 128 at 4k+ tokens; 8 and 8 here).
-    public var groupSize = 8
-    public var residual = 8
+    /// precision (the paper's 32 and 128 at 4k+ tokens; 4 and 4 here, so that a context
+    /// of 8 tokens, MQAR's 4 pairs, still has a group quantised).
+    public var groupSize = 4
+    public var residual = 4
 
     public init(ratio: Double = 0, bits: Int = 8) {
         self.ratio = ratio

@@ -40,12 +40,13 @@ public enum ExperimentKind: String, CaseIterable, Sendable {
     case decode
     case train
     case throughput
+    case cachePolicies = "cache-policies"
 
     /// Timed kinds never share the machine with another run (see RunLock).
     public var timed: Bool {
         switch self {
         case .prefill, .decode, .throughput: return true
-        case .kvCacheModels, .kvCacheScaling, .train: return false
+        case .kvCacheModels, .kvCacheScaling, .train, .cachePolicies: return false
         }
     }
 
@@ -58,6 +59,7 @@ public enum ExperimentKind: String, CaseIterable, Sendable {
         case .decode: return ["context", "mla_path", "samples", "threads"]
         case .train: return TrainingExperiment.parameterNames
         case .throughput: return TrainingExperiment.parameterNames + ThroughputExperiment.extraParameters
+        case .cachePolicies: return TrainingExperiment.parameterNames + CachePolicyExperiment.extraParameters
         }
     }
 
@@ -67,6 +69,7 @@ public enum ExperimentKind: String, CaseIterable, Sendable {
         case .kvCacheModels: return ["layer_kind", "context"]
         case .train: return ["step", "distance"]
         case .throughput: return ["phase"]
+        case .cachePolicies: return CachePolicyExperiment.pointColumns
         case .kvCacheScaling, .prefill, .decode: return []
         }
     }
@@ -106,7 +109,7 @@ public enum ExperimentKind: String, CaseIterable, Sendable {
     /// step budget; other kinds keep the spec's order.
     func estimatedCost(_ run: RunSpec) -> Double {
         switch self {
-        case .train, .throughput:
+        case .train, .throughput, .cachePolicies:
             let p = run.parameters
             func n(_ name: String) -> Double { p[name].flatMap(Double.init) ?? 1 }
             return n("steps") * n("batch") * n("seq_len") * n("d_model")
@@ -125,6 +128,7 @@ public enum ExperimentKind: String, CaseIterable, Sendable {
             case .decode: try DecodeExperiment.validate(run)
             case .train: _ = try TrainingExperiment.recipe(run)
             case .throughput: try ThroughputExperiment.validate(run)
+            case .cachePolicies: try CachePolicyExperiment.validate(run)
             }
         } catch let error as HarnessError {
             throw HarnessError.badInput("\(run.experiment), run \(run.key): \(error.description)")
@@ -141,6 +145,7 @@ public enum ExperimentKind: String, CaseIterable, Sendable {
         case .decode: return try DecodeExperiment.execute(run)
         case .train: return try TrainingExperiment.execute(run, context: context)
         case .throughput: return try ThroughputExperiment.execute(run, context: context)
+        case .cachePolicies: return try CachePolicyExperiment.execute(run, context: context)
         }
     }
 }
