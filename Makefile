@@ -42,11 +42,11 @@ BENCH_DIR    := results/bench
 CLAIMS       ?=
 
 EXPERIMENTS  := kv-cache-models kv-cache-scaling prefill-scaling decode-scaling mqar-recall \
-                recall-vs-cache passkey-distance copying selective-copying throughput multikey-needle
+                recall-vs-cache passkey-distance copying selective-copying throughput multikey-needle cache-policies
 CSVS         := $(addprefix $(CSV_DIR)/,$(addsuffix .csv,$(EXPERIMENTS)))
 
 # Figures and the data each reads (one gnuplot script per figure in paper/figures/).
-FIGURES      := kv-models kv-scaling prefill decode roofline mqar recall-vs-cache passkey needle curves copying throughput perf
+FIGURES      := kv-models kv-scaling prefill decode roofline mqar recall-vs-cache passkey needle curves copying throughput perf cache-policies
 DATA_kv-models       := $(CSV_DIR)/kv-cache-models.csv
 DATA_kv-scaling      := $(CSV_DIR)/kv-cache-scaling.csv
 DATA_prefill         := $(CSV_DIR)/prefill-scaling.csv
@@ -60,11 +60,13 @@ DATA_curves          := $(GEN)/mqar-curves.csv
 DATA_copying         := $(GEN)/copying-points.csv $(GEN)/selective-copying-points.csv
 DATA_throughput      := $(CSV_DIR)/throughput.csv
 DATA_perf            := $(GEN)/perf.csv
+DATA_cache-policies  := $(GEN)/cache-policies.csv
 # The headline figures shown in README.md (PNG, committed).
 README_FIGURES := kv-models decode mqar recall-vs-cache passkey perf
 
 GENERATED    := numbers.tex series.gp kv-models.tex table1.tex summary.tex mqar.tex mqar-steps.tex mqar-points.csv mqar-curves.csv needle.tex needle-points.csv needle-distance.csv rvc-points.csv copying-points.csv selective-copying-points.csv copying.tex selective-copying.tex runtime.tex \
-                summary.md kv-models.md runtime.md peers.md prefill-slopes.csv perf.csv peers.tex perf.tex perf.md
+                summary.md kv-models.md runtime.md peers.md prefill-slopes.csv perf.csv peers.tex perf.tex perf.md \
+                cache-policies.csv cache-policies.tex
 
 .PHONY: all test build release experiments report figures readme bench bench-peers deps deps-all clean help \
         check-extension check-pipeline check-clusters test-release test-asan test-tsan fuzz fuzz-smoke $(addprefix run-,$(EXPERIMENTS))

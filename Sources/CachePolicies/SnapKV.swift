@@ -14,12 +14,18 @@ enum SnapKV: CachePolicyDescriptor {
     static func compress(_ cache: PolicyKVCache, settings: CachePolicySettings) {
         for b in 0..<cache.batch {
             for g in 0..<cache.kvHeads {
-                let scores = self.scores(cache, sequence: b, kvHead: g, window: settings.observationWindow,
-                                         kernel: settings.poolingKernel)
                 let n = cache.stores[b][g].count
+                let scores = self.scores(cache, sequence: b, kvHead: g, window: observationWindow(settings, context: n),
+                                         kernel: settings.poolingKernel)
                 cache.stores[b][g].keep(topIndices(Array(0..<n), by: scores, count: settings.budget(of: n)), headDim: cache.headDim)
             }
         }
+    }
+
+    /// The observation window: w, but at most a quarter of the context, so that most of a
+    /// short context is scored rather than kept as window (MQAR's context is 8 tokens).
+    static func observationWindow(_ settings: CachePolicySettings, context n: Int) -> Int {
+        min(settings.observationWindow, max(1, n / 4))
     }
 
     /// Pooled scores of one kv head's entries; the observation window's own entries score +∞.

@@ -153,6 +153,24 @@ struct CachePolicyTests {
         }
     }
 
+    /// A short context is scored, not all window: at 8 tokens the window is 2 (a quarter),
+    /// kept, and the other 2 kept entries are the best pooled scores of the 6 before it.
+    @Test func snapKVScoresMostOfAShortContext() {
+        var rng = Xoshiro256StarStar(seed: 7)
+        let d = 4, h = 2, n = 8
+        let cache = PolicyKVCache(batch: 1, kvHeads: 1, headDim: d)
+        var out = [Float](repeating: 0, count: n * h * d)
+        cache.attend(sequence: 0, queries: (0..<(n * h * d)).map { _ in rng.nextNormal() }, keys: (0..<(n * d)).map { _ in rng.nextNormal() },
+                     values: (0..<(n * d)).map { _ in rng.nextNormal() }, newTokens: n, heads: h, output: &out, scale: 0.5)
+        cache.advance(by: n)
+        let settings = CachePolicySettings(ratio: 0.5)
+        #expect(SnapKV.observationWindow(settings, context: n) == 2)
+        let scores = SnapKV.scores(cache, sequence: 0, kvHead: 0, window: 2, kernel: 5)
+        let best = (0..<6).sorted { scores[$0] > scores[$1] }.prefix(2).sorted()
+        SnapKV.compress(cache, settings: settings)
+        #expect(cache.stores[0][0].positions == Array(best) + [6, 7])
+    }
+
     @Test func tovaKeepsTheSamePositionsInEveryKVHead() throws {
         let m = try model(.gqa), x = ids(batch: 2, length: 16)
         let r = try logitsAfter(m, ids: x, batch: 2, length: 16, context: 12, policy: .tova, settings: CachePolicySettings(ratio: 0.5))

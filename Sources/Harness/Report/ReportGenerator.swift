@@ -39,7 +39,8 @@ public struct ReportGenerator {
     /// ClaimID in ClaimCatalog.swift and its \checked{} sentence in paper/report.tex; the
     /// Makefile lists the experiments and generated files it tracks.)
     static let experiments = ["kv-cache-models", "kv-cache-scaling", "prefill-scaling", "decode-scaling", "mqar-recall",
-                              "recall-vs-cache", "passkey-distance", "multikey-needle", "copying", "selective-copying", "throughput"]
+                              "recall-vs-cache", "passkey-distance", "multikey-needle", "copying", "selective-copying", "throughput",
+                              "cache-policies"]
 
     /// Display name of a series (a mechanism or one of its inference paths).
     static func label(_ series: String) -> String { Series.label(series) }
@@ -62,6 +63,7 @@ public struct ReportGenerator {
         try multikeyNeedle(loaded["multikey-needle"]!)
         try copying(loaded["copying"]!, loaded["selective-copying"]!)
         try throughput(loaded["throughput"]!)
+        try cachePolicies(loaded["cache-policies"]!)
         try summary(loaded)
         try performance(loaded)
 

@@ -4,6 +4,7 @@
 // figure script names a mechanism.
 
 import Attention
+import CachePolicies
 import Foundation
 
 struct Series: Equatable {
@@ -41,6 +42,14 @@ struct Series: Equatable {
         PlotStyle(color: "#117733", pointType: 3), PlotStyle(color: "#DDCC77", pointType: 1),
     ]
 
+    /// Policies' looks, by registry order (the full cache first, in black).
+    static let policyStyles = [
+        PlotStyle(color: "#000000", pointType: 1, dash: 2), PlotStyle(color: "#0072B2", pointType: 5),
+        PlotStyle(color: "#D55E00", pointType: 7), PlotStyle(color: "#009E73", pointType: 9),
+        PlotStyle(color: "#CC79A7", pointType: 11), PlotStyle(color: "#E69F00", pointType: 13),
+        PlotStyle(color: "#56B4E9", pointType: 15), PlotStyle(color: "#882255", pointType: 4),
+    ]
+
     /// The look of anything that is not a mechanism (bars of published models).
     static let otherStyle = PlotStyle(color: "#56B4E9", pointType: 6)
 
@@ -75,6 +84,12 @@ struct Series: Equatable {
         for (i, s) in series.enumerated() { text += line(i + 1, s.style, s.id) }
         text += line(other, otherStyle, "anything else (bars, models)")
         text += "set linetype cycle \(other)\n"
+        // KV-cache policies (figure cache-policies): linetypes from 101 in registry order.
+        let policies = CachePolicy.allCases
+        text += "POLICIES = \"\(policies.map(\.rawValue).joined(separator: " "))\"\n"
+        text += "pid(s) = " + policies.enumerated().map { "s eq \"\($1.rawValue)\" ? \(101 + $0)" }.joined(separator: " : ") + " : 100\n"
+        text += "plabel(s) = " + policies.map { "s eq \"\($0.rawValue)\" ? \"\($0.displayName)\"" }.joined(separator: " : ") + " : s\n"
+        for (i, p) in policies.enumerated() { text += line(101 + i, policyStyles[i % policyStyles.count], p.rawValue) }
         return text
     }
 }

@@ -1,0 +1,63 @@
+// The KV-cache policies section: trained MHA and GQA models evaluated with every layer's
+// cache compressed at the boundary between context and questions, per policy and setting,
+// against the bytes the compressed cache keeps per context token (mean over seeds, on the
+// largest cell run). Writes cache-policies.csv for the figure, cache-policies.tex (the
+// table) and the numbers the prose cites.
+
+import CachePolicies
+import Foundation
+
+extension ReportGenerator {
+    mutating func cachePolicies(_ f: ResultsFile) throws {
+        let all = f.rows("accuracy")
+        guard let seqLen = all.compactMap({ $0.int("seq_len") }).max() else {
+            throw HarnessError.failed("report: cache-policies has no accuracy rows")
+        }
+        let rows = all.filter { $0.int("seq_len") == seqLen }
+        let cell = ["seq_len": String(seqLen), "kv_pairs": rows[0]["kv_pairs"], "d_model": rows[0]["d_model"]]
+        struct Setting: Hashable { var policy: String; var ratio: String; var bits: String }
+        func setting(_ r: ResultsFile.Row) -> Setting { Setting(policy: r["policy"], ratio: r["ratio"], bits: r["bits"]) }
+        let policyOrder = CachePolicy.allCases.map(\.rawValue)
+        let settings = Array(Set(rows.map(setting))).sorted {
+            let a = policyOrder.firstIndex(of: $0.policy) ?? policyOrder.count, b = policyOrder.firstIndex(of: $1.policy) ?? policyOrder.count
+            if a != b { return a < b }
+            return (Double($0.ratio) ?? 0, -(Double($0.bits) ?? 0)) < (Double($1.ratio) ?? 0, -(Double($1.bits) ?? 0))
+        }
+        let variants = seriesOrder(Array(Set(rows.map(\.variant))))
+        func label(_ s: Setting) -> String {
+            let name = CachePolicy(rawValue: s.policy)?.displayName ?? s.policy
+            switch CachePolicy(rawValue: s.policy)?.kind {
+            case .eviction?: return "\(name), \(formatNumber((Double(s.ratio) ?? .nan) * 100, decimals: 1)) % removed"
+            case .quantisation?: return "\(name), \(s.bits) bits"
+            default: return name
+            }
+        }
+        var csv = "variant,policy,ratio,bits,seeds,bytes,accuracy,accuracy_min,accuracy_max\n"
+        let columns: [(title: String, alignment: Character)] = variants.flatMap { v -> [(title: String, alignment: Character)] in
+            [("\(Self.label(v)) accuracy %", "r"), ("bytes/token", "r")]
+        }
+        var table = ReportTable(columns: [("policy", "l")] + columns, rows: [])
+        for s in settings {
+            var row = [label(s)]
+            for v in variants {
+                let filter = cell.merging(["variant": v, "policy": s.policy, "ratio": s.ratio, "bits": s.bits]) { $1 }
+                let acc = f.rows("accuracy", filter).map(\.value), bytes = f.rows("cache_bytes_per_context_token", filter).map(\.value)
+                guard !acc.isEmpty, !bytes.isEmpty else { row += ["—", "—"]; continue }
+                let mean = acc.reduce(0, +) / Double(acc.count), meanBytes = bytes.reduce(0, +) / Double(bytes.count)
+                csv += "\(v),\(s.policy),\(s.ratio),\(s.bits),\(acc.count),\(meanBytes),\(mean),\(acc.min()!),\(acc.max()!)\n"
+                row += [formatNumber(mean * 100, decimals: 1), formatNumber(meanBytes, decimals: 0)]
+            }
+            table.rows.append(row)
+        }
+        files["cache-policies.csv"] = csv
+        files["cache-policies.tex"] = table.latex
+        numbers.add("PoliciesCell", "T = \(seqLen), N = \(cell["kv_pairs"]!), width \(cell["d_model"]!)", "cache-policies cell shown")
+        numbers.add("PoliciesContext", String(2 * (Int(cell["kv_pairs"]!) ?? 0)), "context tokens compressed (MQAR's pairs)")
+        numbers.add("PoliciesSeeds", String(Set(rows.map { $0["seed"] }).count), "seeds per cache-policy point")
+        for v in Self.variants {
+            let trained = f.rows("trained_accuracy", cell.merging(["variant": v]) { $1 }).map(\.value)
+            numbers.add("PoliciesTrained" + macroWord(v), trained.isEmpty ? .nan : trained.reduce(0, +) / Double(trained.count) * 100,
+                        decimals: 1, "\(v) test accuracy % of the trained models the policies start from")
+        }
+    }
+}
