@@ -22,6 +22,14 @@ struct CachePolicyTests {
         return try TransformerLM(config: ModelConfig(vocabSize: Self.vocab, layers: 2, attention: attention, variant: variant), rng: &rng)
     }
 
+    /// One sequence, one kv head, `tokens` random entries.
+    func synthetic(headDim d: Int, tokens n: Int, seed: UInt64) -> PolicyKVCache {
+        var rng = Xoshiro256StarStar(seed: seed)
+        let cache = PolicyKVCache(batch: 1, kvHeads: 1, headDim: d)
+        cache.synthesize(tokens: n, rng: &rng)
+        return cache
+    }
+
     func ids(batch: Int, length: Int, seed: UInt64 = 2) -> [Int] {
         var rng = Xoshiro256StarStar(seed: seed)
         return (0..<(batch * length)).map { _ in rng.nextInt(below: Self.vocab) }
@@ -184,9 +192,7 @@ struct CachePolicyTests {
 
     @Test func int8StaysWithinHalfAStepAndCountsItsBytes() {
         let d = 8, n = 5
-        var rng = Xoshiro256StarStar(seed: 5)
-        let cache = PolicyKVCache(batch: 1, kvHeads: 1, headDim: d)
-        cache.synthesize(tokens: n, rng: &rng)
+        let cache = synthetic(headDim: d, tokens: n, seed: 5)
         let before = cache.stores[0][0]
         Int8PerToken.compress(cache, settings: CachePolicySettings(bits: 8))
         let after = cache.stores[0][0]
@@ -201,9 +207,7 @@ struct CachePolicyTests {
 
     @Test func kiviQuantisesWholeKeyGroupsPerChannelAndKeepsTheRecentTokens() {
         let d = 4, n = 30
-        var rng = Xoshiro256StarStar(seed: 6)
-        let cache = PolicyKVCache(batch: 1, kvHeads: 1, headDim: d)
-        cache.synthesize(tokens: n, rng: &rng)
+        let cache = synthetic(headDim: d, tokens: n, seed: 6)
         let before = cache.stores[0][0]
         var s = CachePolicySettings(bits: 2)
         s.groupSize = 8; s.residual = 8
