@@ -66,7 +66,7 @@ test_accuracy=$(sed -n 's/^test accuracy \([0-9.]*\).*/\1/p' "$WORK/out")
 expect_ok "$BIN" eval --checkpoint "$WORK/run.ckpt"
 grep -q "^accuracy $test_accuracy " "$WORK/out" || { echo "FAIL: eval's full cache ($(grep '^accuracy' "$WORK/out")) differs from training's test accuracy $test_accuracy"; failures=$((failures + 1)); }
 expect_ok "$BIN" eval --checkpoint "$WORK/run.ckpt" --policy kivi --bits 2
-expect_error "valid: full, streaming, h2o" "$BIN" eval --checkpoint "$WORK/run.ckpt" --policy lru
+expect_error "valid: full, streaming, recent, h2o" "$BIN" eval --checkpoint "$WORK/run.ckpt" --policy lru
 expect_error "ratio = 1.0" "$BIN" eval --checkpoint "$WORK/run.ckpt" --policy h2o --ratio 1
 expect_error "bits = 3 is invalid for kivi; valid: 2, 4" "$BIN" eval --checkpoint "$WORK/run.ckpt" --policy kivi --bits 3
 expect_error "--bits does not apply to snapkv" "$BIN" eval --checkpoint "$WORK/run.ckpt" --policy snapkv --bits 4
@@ -102,7 +102,7 @@ grep -q '^test accuracy ' "$WORK/out" || { echo "FAIL: train prints no test accu
 # Experiments: bad input to `run` exits 2, names the bad value and the valid ones, and writes
 # nothing under --results; a smoke run with --merge writes the merged CSV.
 RES="$WORK/results"
-expect_error "unknown experiment 'no-such-experiment'; valid: all, copying" "$BIN" run no-such-experiment --profile smoke --results "$RES"
+expect_error "unknown experiment 'no-such-experiment'; valid: all, cache-policies, copying" "$BIN" run no-such-experiment --profile smoke --results "$RES"
 expect_error "unknown profile 'fast'; valid: smoke, quick, paper" "$BIN" run kv-cache-models --profile fast --results "$RES"
 expect_error "has no variant 'flash'; valid: mha, gqa" "$BIN" run mqar-recall --profile smoke --variants flash --results "$RES"
 expect_error "--shard 0/0: the number of slices n = 0 must be at least 1" "$BIN" run mqar-recall --profile smoke --shard 0/0 --results "$RES"

@@ -13,13 +13,14 @@
 import Attention
 
 public enum CachePolicy: String, CaseIterable, Codable, Sendable {
-    case full, streaming, h2o, tova, snapkv, int8, kivi
+    case full, streaming, recent, h2o, tova, snapkv, int8, kivi
 
     /// The method behind each id.
     public var descriptor: any CachePolicyDescriptor.Type {
         switch self {
         case .full: return FullCache.self
         case .streaming: return StreamingLLM.self
+        case .recent: return RecentWindow.self
         case .h2o: return HeavyHitterOracle.self
         case .tova: return TokenOmissionViaAttention.self
         case .snapkv: return SnapKV.self

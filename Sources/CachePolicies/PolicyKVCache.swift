@@ -59,8 +59,10 @@ public final class PolicyKVCache: SoftmaxFamilyCache {
     public private(set) var recentQueries: [[[(position: Int, query: [Float])]]]
     /// How many recent queries each head keeps for the policies that score by them.
     public static let observationCapacity = 64
-    /// The mechanism's score scale (1/√D), recorded at the first step: SnapKV rescores with it.
+    /// The mechanism's score scale (1/√D) and its query heads H, recorded at each step:
+    /// SnapKV rescores with them.
     public private(set) var scale: Float = 1
+    public private(set) var queryHeads = 0
 
     public init(batch: Int, kvHeads: Int, headDim: Int) {
         precondition(batch >= 1 && kvHeads >= 1 && headDim >= 1, "policy cache for batch \(batch), \(kvHeads) kv heads of \(headDim)")
@@ -100,6 +102,7 @@ public final class PolicyKVCache: SoftmaxFamilyCache {
         precondition(heads % g == 0, "\(heads) query heads over \(g) kv heads")
         if recentQueries[bi].isEmpty { recentQueries[bi] = Array(repeating: [], count: heads) }
         self.scale = scale
+        queryHeads = heads
         for i in 0..<t {
             let p = length + i
             for kv in 0..<g {

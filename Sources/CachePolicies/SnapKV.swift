@@ -31,7 +31,7 @@ enum SnapKV: CachePolicyDescriptor {
     /// Pooled scores of one kv head's entries; the observation window's own entries score +∞.
     static func scores(_ cache: PolicyKVCache, sequence b: Int, kvHead g: Int, window w: Int, kernel: Int) -> [Double] {
         let store = cache.stores[b][g]
-        let heads = cache.recentQueries[b].count, r = heads / cache.kvHeads
+        let r = cache.queryHeads / cache.kvHeads
         let first = cache.length - w  // observed queries: positions first ..< length
         var raw = [Double](repeating: 0, count: store.count)
         for h in (g * r)..<((g + 1) * r) {

@@ -3,7 +3,8 @@
 // under every policy setting of the run: each eviction policy at each ratio, each
 // quantising policy at each of its bit widths, and the full cache. Every setting gives
 // the accuracy and the bytes the compressed cache holds per context token (all layers),
-// at the point (policy, ratio, bits); the model's own training result is recorded too.
+// at the point (policy, ratio, bits); the model's own training result is recorded too, and
+// per layer and kv head the attention the first token receives (StreamingLLM's sink).
 // Retraining from the spec is what keeps a result reproducible without committed weights.
 
 import Attention
@@ -15,7 +16,7 @@ import Training
 
 enum CachePolicyExperiment {
     static let extraParameters = ["policies", "ratios", "bit_widths"]
-    static let pointColumns = ["policy", "ratio", "bits"]
+    static let pointColumns = ["policy", "ratio", "bits", "layer", "kv_head"]
 
     /// The settings a run evaluates, the full cache first.
     static func settings(_ run: RunSpec) throws -> [(policy: CachePolicy, settings: CachePolicySettings)] {
@@ -92,6 +93,13 @@ enum CachePolicyExperiment {
             out.append(Measurement("accuracy", r.accuracy, "fraction", at: point))
             out.append(Measurement("cache_bytes_per_context_token", r.bytesPerContextToken, "bytes", at: point))
             out.append(Measurement("kept_fraction", r.keptFraction, "fraction", at: point))
+            if policy == .full {
+                for (l, heads) in r.firstTokenAttention.enumerated() {
+                    for (g, mass) in heads.enumerated() {
+                        out.append(Measurement("first_token_attention", mass, "fraction", at: ["layer": String(l), "kv_head": String(g)]))
+                    }
+                }
+            }
         }
         return out
     }

@@ -22,6 +22,10 @@ public struct PolicyEvaluation: Sendable {
     /// as the policy left them.
     public var fullBytes = 0
     public var compressedBytes = 0
+    /// Per layer and kv head: the mean attention the first token receives from the other
+    /// context queries, before compression (StreamingLLM's attention sink; attention spread
+    /// evenly over each causal prefix would give it (H_c − 1)/(c − 1), 0.25 at c = 8).
+    public var firstTokenAttention: [[Double]] = []
 
     public var accuracy: Double { total == 0 ? .nan : Double(correct) / Double(total) }
     /// What the policy keeps per context token, all layers (the x axis of the frontier).
@@ -50,6 +54,15 @@ public struct PolicyEvaluation: Sendable {
             }
             _ = model.step(ids: context, batch: n, length: c, caches: caches)
             result.fullBytes += caches.reduce(0) { $0 + $1.bytes }
+            if result.firstTokenAttention.isEmpty { result.firstTokenAttention = caches.map { Array(repeating: 0, count: $0.kvHeads) } }
+            for (l, cache) in caches.enumerated() where c > 1 {
+                let perKV = cache.queryHeads / cache.kvHeads
+                for g in 0..<cache.kvHeads {
+                    // received[0] sums every query's probability on token 0; the first query's own 1 is left out.
+                    let mass = (0..<n).reduce(0.0) { $0 + cache.stores[$1][g].received[0] - Double(perKV) }
+                    result.firstTokenAttention[l][g] += mass / Double((c - 1) * perKV) / Double(set.batch)
+                }
+            }
             for cache in caches { policy.descriptor.compress(cache, settings: settings) }
             result.compressedBytes += caches.reduce(0) { $0 + $1.bytes }
             let logits = model.step(ids: questions, batch: n, length: t - c, caches: caches)  // [n, T − c, V]

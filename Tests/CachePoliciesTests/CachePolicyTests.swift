@@ -68,7 +68,7 @@ struct CachePolicyTests {
 
     /// After eviction, the next query attends over exactly the kept entries and itself:
     /// recomputed here with plain loops from the kept keys and values.
-    @Test(arguments: [CachePolicy.streaming, .h2o, .tova, .snapkv])
+    @Test(arguments: [CachePolicy.streaming, .recent, .h2o, .tova, .snapkv])
     func afterEvictionAttentionUsesExactlyTheKeptEntries(policy: CachePolicy) throws {
         let d = 4, g = 2, h = 4
         var rng = Xoshiro256StarStar(seed: 3)
@@ -106,6 +106,7 @@ struct CachePolicyTests {
         #expect(StreamingLLM.kept(count: 10, budget: 6, sinks: 4) == [0, 1, 2, 3, 8, 9])
         #expect(StreamingLLM.kept(count: 10, budget: 3, sinks: 4) == [0, 1, 2])
         #expect(StreamingLLM.kept(count: 10, budget: 10, sinks: 4) == Array(0..<10))
+        #expect(StreamingLLM.kept(count: 10, budget: 4, sinks: 0) == [6, 7, 8, 9], "the recent policy: no sinks")
     }
 
     @Test func heavyHittersTakeHalfTheBudgetBesideTheRecentHalf() {

@@ -4,7 +4,10 @@
 // without a context boundary, or a line that does not describe a task, is an error.
 
 import CachePolicies
+import Attention
 import Foundation
+import Models
+import TensorCore
 import Training
 import Tasks
 import Testing
@@ -39,6 +42,22 @@ struct PolicyEvaluationTests {
         let half = try PolicyEvaluation.run(model: trained.model, task: t, set: set, policy: .snapkv, settings: CachePolicySettings(ratio: 0.5))
         #expect(abs(half.keptFraction - Double(t.contextLength - t.contextLength / 2) / Double(t.contextLength)) < 1e-12)
         #expect(half.bytesPerContextToken < full.bytesPerContextToken)
+    }
+
+    /// With every key zero, attention is even over each causal prefix, so the first token
+    /// receives (H_c − 1)/(c − 1) on average from the other context queries.
+    @Test func firstTokenAttentionIsTheMeanProbabilityOnTokenZero() throws {
+        var rng = Xoshiro256StarStar(seed: 1)
+        let config = ModelConfig(vocabSize: 32, layers: 2, attention: AttentionConfig(hiddenSize: 16, numHeads: 4, numKVHeads: 2, headDim: 4),
+                                 variant: .gqa)
+        let model = try TransformerLM(config: config, rng: &rng)
+        for block in model.blocks { (block.attention as! SoftmaxAttention).kProj.weight.data = Array(repeating: 0, count: 8 * 16) }
+        let task = try MQARTask(vocabSize: 32, sequenceLength: 16, kvPairs: 4)
+        let r = try PolicyEvaluation.run(model: model, task: task, set: testSet(task, examples: 5, seed: 0), policy: .full,
+                                         settings: CachePolicySettings(), chunk: 2)
+        let c = 8.0, harmonic = (1...8).reduce(0.0) { $0 + 1 / Double($1) }
+        #expect(r.firstTokenAttention.count == 2 && r.firstTokenAttention.allSatisfy { $0.count == 2 })
+        for layer in r.firstTokenAttention { for mass in layer { #expect(abs(mass - (harmonic - 1) / (c - 1)) < 1e-9, "\(mass)") } }
     }
 
     @Test func taskLinesRebuildTheirTaskOrSayWhyNot() throws {
