@@ -8,14 +8,6 @@ import Testing
 
 @Suite("Mechanism registry")
 struct RegistryTests {
-    /// A kind's point columns and its parameters share the shard's header: a name in both
-    /// would write two columns of one name (found when cache-policies had "bits" in both).
-    @Test func pointColumnsAndParametersNeverShareAName() {
-        for kind in ExperimentKind.allCases {
-            #expect(Set(kind.parameterNames).isDisjoint(with: kind.pointColumns), "\(kind.rawValue)")
-        }
-    }
-
     @Test func seriesFollowTheRegistryWithPathsAfterTheirMechanism() {
         // The six mechanisms come first, in this order (a new one joins after them).
         let ids = Series.all.map(\.id)

@@ -23,6 +23,7 @@ public enum ClaimID: String, CaseIterable, Sendable {
     case copyingFixedStateFalls = "copying-fixed-state-falls"
     case copyingWindowReach = "copying-window-reach"
     case peersAgree = "peers-agree"
+    case policiesNoFirstTokenSink = "policies-no-first-token-sink"
 
     public var statement: String {
         switch self {
@@ -60,6 +61,8 @@ public enum ClaimID: String, CaseIterable, Sendable {
             return "every sliding-window mechanism copies every token while the copy distance fits within its reach L·(w−1), and fails (below 10 %) beyond"
         case .peersAgree:
             return "AttnLab's attention layers agree with the PyTorch implementation on the same weights and inputs (relative error below 1e-4)"
+        case .policiesNoFirstTokenSink:
+            return "in the trained models of the cache-policies experiment no layer and kv head gives the first context token more than twice the attention that even attention over each prefix would"
         }
     }
 }

@@ -54,6 +54,21 @@ extension ReportGenerator {
         numbers.add("PoliciesCell", "T = \(seqLen), N = \(cell["kv_pairs"]!), width \(cell["d_model"]!)", "cache-policies cell shown")
         numbers.add("PoliciesContext", String(2 * (Int(cell["kv_pairs"]!) ?? 0)), "context tokens compressed (MQAR's pairs)")
         numbers.add("PoliciesSeeds", String(Set(rows.map { $0["seed"] }).count), "seeds per cache-policy point")
+        // Attention sinks: the first token's mean share of the other context queries' attention,
+        // over layers and kv heads, against even attention over each causal prefix.
+        let c = Double(2 * (Int(cell["kv_pairs"]!) ?? 0))
+        let harmonic = c >= 1 ? (1...Int(c)).reduce(0.0) { $0 + 1 / Double($1) } : .nan
+        numbers.add("PoliciesSinkEven", (harmonic - 1) / (c - 1), decimals: 2, "first-token attention if spread evenly over each prefix")
+        for v in Self.variants {
+            let mass = f.rows("first_token_attention", cell.merging(["variant": v]) { $1 }).map(\.value)
+            numbers.add("PoliciesSink" + macroWord(v), mass.isEmpty ? .nan : mass.reduce(0, +) / Double(mass.count), decimals: 2,
+                        "\(v) mean attention on the first context token (layers, kv heads, seeds)")
+            let most = mass.max() ?? .nan
+            numbers.add("PoliciesSinkMax" + macroWord(v), most, decimals: 2, "\(v) largest first-token attention of any layer and kv head")
+        }
+        let allMass = f.rows("first_token_attention", cell).map(\.value)
+        claim(.policiesNoFirstTokenSink, !allMass.isEmpty && allMass.allSatisfy { $0 <= 2 * (harmonic - 1) / (c - 1) },
+              "largest first-token attention \(allMass.max() ?? .nan), even attention \((harmonic - 1) / (c - 1))")
         for v in Self.variants {
             let trained = f.rows("trained_accuracy", cell.merging(["variant": v]) { $1 }).map(\.value)
             numbers.add("PoliciesTrained" + macroWord(v), trained.isEmpty ? .nan : trained.reduce(0, +) / Double(trained.count) * 100,
