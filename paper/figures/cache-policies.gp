@@ -1,8 +1,9 @@
 # paper/figures/cache-policies.gp — KV-cache policies on trained models: test accuracy
-# against the bytes the compressed cache keeps per context token (all layers; log scale),
-# one panel per mechanism, one curve per policy through its settings (eviction ratios,
-# bit widths), the full cache as a dashed reference line. Reads generated/cache-policies.csv
-# (means over seeds, written by attnlab report).
+# against the bytes the compressed cache keeps per context token (all layers; log scale,
+# one range for every panel), one panel per mechanism, one curve per policy through its
+# settings (eviction ratios, bit widths), the full cache as a dashed reference line and a
+# point at its own size. Reads generated/cache-policies.csv (means over seeds, written by
+# attnlab report).
 figdir = system("dirname '".ARG0."'")
 load figdir."/style.gp"
 f = generated."/cache-policies.csv"
@@ -13,20 +14,27 @@ present = ""
 do for [s in SERIES] { if (int(system(sprintf("awk -F, 'NR > 1 && $1 == \"%s\"' '%s' | wc -l", s, f))) > 0) { present = present." ".s } }
 n = words(present)
 
-set multiplot layout 1,n
+stats f using "bytes" nooutput   # one x range for every panel, so mechanisms compare
+xlo = STATS_min / 1.3; xhi = STATS_max * 1.3
+
+set multiplot layout 1,n margins 0.09,0.76,0.14,0.9 spacing 0.07,0
 set yrange [-0.03:1.03]
 set format y "%.1f"
 set logscale x 2
-set xlabel "Cache bytes per context token (all layers)"
+set xrange [xlo:xhi]
+set xlabel "Bytes per context token"
+set key at screen 0.99,0.5 right center vertical
 do for [i=1:n] {
     v = word(present, i)
     stats f using (strcol("variant") eq v && strcol("policy") eq "full" ? column("accuracy") : NaN) nooutput
     full = STATS_mean
     set title slabel(v)
     set ylabel (i == 1 ? "Test accuracy (fraction)" : "")
-    if (i == n) { set key outside right center vertical } else { unset key }
+    if (i == n) { set key } else { unset key }
+    # The CSV holds each (mechanism, policy) as one run of rows sorted by bytes.
     plot full with lines lt pid("full") title plabel("full"), \
+         f using (strcol("variant") eq v && strcol("policy") eq "full" ? column("bytes") : NaN):"accuracy" with points lt pid("full") pt 7 notitle, \
          for [p in POLICIES] f using (strcol("variant") eq v && strcol("policy") eq p && p ne "full" ? column("bytes") : NaN):"accuracy" \
-             smooth unique with linespoints lt pid(p) title (p ne "full" && has(v, p) ? plabel(p) : "")
+             with linespoints lt pid(p) title (p ne "full" && has(v, p) ? plabel(p) : "")
 }
 unset multiplot

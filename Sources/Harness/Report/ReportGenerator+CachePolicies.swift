@@ -32,7 +32,7 @@ extension ReportGenerator {
             default: return name
             }
         }
-        var csv = "variant,policy,ratio,bits,seeds,bytes,accuracy,accuracy_min,accuracy_max\n"
+        var csvRows: [(variant: Int, policy: Int, bytes: Double, line: String)] = []
         let columns: [(title: String, alignment: Character)] = variants.flatMap { v -> [(title: String, alignment: Character)] in
             [("\(Self.label(v)) accuracy %", "r"), ("bytes/token", "r")]
         }
@@ -44,12 +44,16 @@ extension ReportGenerator {
                 let acc = f.rows("accuracy", filter).map(\.value), bytes = f.rows("cache_bytes_per_context_token", filter).map(\.value)
                 guard !acc.isEmpty, !bytes.isEmpty else { row += ["—", "—"]; continue }
                 let mean = acc.reduce(0, +) / Double(acc.count), meanBytes = bytes.reduce(0, +) / Double(bytes.count)
-                csv += "\(v),\(s.policy),\(s.ratio),\(s.bits),\(acc.count),\(meanBytes),\(mean),\(acc.min()!),\(acc.max()!)\n"
+                csvRows.append((variants.firstIndex(of: v)!, policyOrder.firstIndex(of: s.policy) ?? policyOrder.count, meanBytes,
+                                "\(v),\(s.policy),\(s.ratio),\(s.bits),\(acc.count),\(meanBytes),\(mean),\(acc.min()!),\(acc.max()!)"))
                 row += [formatNumber(mean * 100, decimals: 1), formatNumber(meanBytes, decimals: 0)]
             }
             table.rows.append(row)
         }
-        files["cache-policies.csv"] = csv
+        // One run of rows per (mechanism, policy), by bytes: the figure draws each as one line.
+        let sorted = csvRows.sorted { ($0.variant, $0.policy, $0.bytes) < ($1.variant, $1.policy, $1.bytes) }
+        files["cache-policies.csv"] = "variant,policy,ratio,bits,seeds,bytes,accuracy,accuracy_min,accuracy_max\n"
+            + sorted.map { $0.line + "\n" }.joined()
         files["cache-policies.tex"] = table.latex
         numbers.add("PoliciesCell", "T = \(seqLen), N = \(cell["kv_pairs"]!), width \(cell["d_model"]!)", "cache-policies cell shown")
         numbers.add("PoliciesContext", String(2 * (Int(cell["kv_pairs"]!) ?? 0)), "context tokens compressed (MQAR's pairs)")
