@@ -4,8 +4,9 @@
 // compiler checks: a new policy is one file with a `CachePolicyDescriptor`, a case here
 // and its line in `descriptor`; the CLI and the evaluation pick it up from `allCases`.
 //
-// A policy composes with any mechanism of the softmax family (MHA, GQA, MQA, sliding
-// window): it manages a `PolicyKVCache` in place of the mechanism's own cache, and is
+// A policy composes with the softmax mechanisms that keep every token (MHA, GQA, MQA; a
+// sliding window already decides what to keep): it manages a `PolicyKVCache` in place of
+// the mechanism's own cache, and is
 // applied once, at the boundary between a prompt's context and its questions (kvpress's
 // rule: the context is compressed, the questions are not, which keeps query-aware
 // methods honest).
@@ -62,7 +63,7 @@ public struct CachePolicySettings: Sendable, Equatable {
     /// StreamingLLM: the first s tokens kept as attention sinks (the paper's 4).
     public var sinks = 4
     /// SnapKV: the last w context queries whose attention scores the prefix (kvpress and
-    /// SnapKV use 32–64 at 4k+ tokens; 8 keeps the same order of the context, 1/16, at 128).
+    /// SnapKV use 32–64 at 4k+ tokens; 8 here, and at most a quarter of the context).
     public var observationWindow = 8
     /// SnapKV: width of the average pooling over positions (the paper's 5).
     public var poolingKernel = 5
