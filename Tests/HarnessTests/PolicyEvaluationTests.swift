@@ -60,6 +60,29 @@ struct PolicyEvaluationTests {
         for layer in r.firstTokenAttention { for mass in layer { #expect(abs(mass - (harmonic - 1) / (c - 1)) < 1e-9, "\(mass)") } }
     }
 
+    /// A cache-policies spec names a bad policy, ratio or bit width, a mechanism or task a
+    /// policy cannot serve, in an error with the value and the valid ones.
+    @Test func cachePolicySpecsAreValidated() throws {
+        let dir = try TempDir("policy-spec")
+        func spec(variants: [String] = ["mha"], set: [String: Any]) -> [String: Any] {
+            var s = trainSpec(name: "policies", variants: variants, set: set)
+            s["kind"] = "cache-policies"
+            var base = s["base"] as! [String: Any]
+            base["policies"] = "all"; base["ratios"] = "0.5"; base["bit_widths"] = "2 8"
+            s["base"] = base
+            return s
+        }
+        func load(_ s: [String: Any]) throws { _ = try ExperimentSpec.load(path: try dir.write("policies.json", try json(s))) }
+        try load(spec(set: [:]))
+        #expect(try CachePolicyExperiment.settings(try ExperimentSpec.load(path: dir.file("policies.json")).runs(profile: .smoke)[0]).count
+                == 1 + 5 + 1 + 1, "full, 5 eviction policies at one ratio, int8 at 8, kivi at 2")
+        expectBadInput(["unknown policy 'lru'", "valid: all, full"]) { try load(spec(set: ["policies": "h2o lru"])) }
+        expectBadInput(["ratios: '1'", "(0, 1)"]) { try load(spec(set: ["ratios": "0.5 1"])) }
+        expectBadInput(["bit_widths [3]", "int8", "valid: [8]"]) { try load(spec(set: ["bit_widths": "3"])) }
+        expectBadInput(["mla", "valid: mha, gqa, mqa"]) { try load(spec(variants: ["mla"], set: [:])) }
+        expectBadInput(["task copying has no context boundary"]) { try load(spec(set: ["task": "copying"])) }
+    }
+
     @Test func taskLinesRebuildTheirTaskOrSayWhyNot() throws {
         for line in ["mqar vocab=64 seq=16 kv-pairs=2 alpha=0.01", "multikey-needle vocab=20 seq=16 needles=2",
                      "multikey-needle vocab=20 seq=16 needles=2 questions=2 distance=5", "multikey-needle vocab=20 seq=16 needles=2 distance=4...9"] {
