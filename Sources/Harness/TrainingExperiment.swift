@@ -23,7 +23,7 @@ enum TrainingExperiment {
         "d_model", "layers", "heads", "kv_heads", "head_dim", "window", "latent", "rope_dim", "feature_dim", "mlp", "tied",
         "batch", "lr", "warmup", "weight_decay", "steps", "max_minutes", "eval_every", "eval_examples", "target_accuracy",
         "distance_examples", "threads", "test_examples", LearningRateChoice.gridParameter, LearningRateChoice.gridSeedParameter,
-        "needles", "questions",
+        "needles", "questions", "cue_steps",
     ]
 
     /// The run's recipe; a run at the grid's choice (lr = "best") validates with the grid's
@@ -70,6 +70,7 @@ enum TrainingExperiment {
         if p["steps"] != nil { c.maxSteps = try run.int("steps") }
         if p["max_minutes"] != nil { c.maxSeconds = try run.double("max_minutes") * 60 }
         if p["eval_every"] != nil { c.evalEvery = try run.int("eval_every") }
+        if p["cue_steps"] != nil { c.cueSteps = try run.int("cue_steps") }
         if p["eval_examples"] != nil { c.evalExamples = try run.int("eval_examples") }
         if p["test_examples"] != nil { c.testExamples = try run.int("test_examples") }
         if p["target_accuracy"] != nil {

@@ -89,7 +89,15 @@ public struct TrainingRecipe: Sendable, Equatable {
             throw bad("--d-model \(dModel) is not divisible by --heads \(heads); give --head-dim")
         }
         try train.validate()
-        _ = try makeTask()
+        let task = try makeTask()
+        if train.cueSteps > 0 && task.trainingCue == nil {
+            let owners = TaskKind.allCases.filter { kind in
+                var r = self
+                r.task = kind
+                return (try? r.makeTask())?.trainingCue != nil
+            }
+            throw bad("--cue-steps \(train.cueSteps) does not apply to task \(self.task.rawValue); it applies to: \(owners.map(\.rawValue).joined(separator: ", "))")
+        }
         try modelConfig().validate()
     }
 

@@ -67,6 +67,14 @@ public struct MultiKeyNeedleTask: SyntheticTask, DistanceControlledTask, Context
     /// order instead of a uniformly random one: a cue for training (see `heldOut`).
     public let orderedFraction: Double
 
+    /// The needles fill the first 3K context positions, in random order (MQAR's layout),
+    /// instead of being scattered; the asked needle's distance is then wherever it lands.
+    /// The training cue (`trainingCue`): full attention trained on scattered needles stays
+    /// at 1/K (K = 4, T = 64: 24 % after 3000 steps), trained on packed ones it learns in
+    /// about 2000 steps and answers scattered ones at 78 %; a run that starts on packed
+    /// needles and goes on with scattered ones learns those.
+    public let packedNeedles: Bool
+
     /// The fraction the training recipes use. Trained on random orders alone, full
     /// attention stays at 1/K (K = Q = 4: 25 % after 2000 steps at T = 32 and after 8000
     /// at T = 128): it finds no way to match keys. Asked in context order, it learns the
@@ -101,12 +109,20 @@ public struct MultiKeyNeedleTask: SyntheticTask, DistanceControlledTask, Context
             distances.count == 1 ? " distance=\(distances.lowerBound)" : " distance=\(distances.lowerBound)...\(distances.upperBound)"
         let ordered = questions > 1 && orderedFraction > 0 ? " ordered=\(orderedFraction)" : ""
         return "vocab=\(vocabSize) seq=\(sequenceLength) needles=\(needles)" + (questions > 1 ? " questions=\(questions)" : "") + d + ordered
+            + (packedNeedles ? " packed" : "")
     }
 
-    /// Validation and test ask in random order only, so their accuracy is retrieval by key.
+    /// Validation and test: needles scattered, questions in random order, so their accuracy
+    /// is retrieval by key wherever the key is.
     public var heldOut: any SyntheticTask {
         try! MultiKeyNeedleTask(vocabSize: vocabSize, sequenceLength: sequenceLength, needles: needles, questions: questions,
                                 distances: distances, orderedFraction: 0)
+    }
+
+    /// The same task with its needles packed at the start of the context.
+    public var trainingCue: (any SyntheticTask)? {
+        try! MultiKeyNeedleTask(vocabSize: vocabSize, sequenceLength: sequenceLength, needles: needles, questions: questions,
+                                distances: distances, orderedFraction: orderedFraction, packedNeedles: true)
     }
 
     /// A task with the asked needle at one fixed distance.
@@ -117,7 +133,7 @@ public struct MultiKeyNeedleTask: SyntheticTask, DistanceControlledTask, Context
 
     /// A task whose distance is drawn uniformly from `distances` (nil: every valid distance).
     public init(vocabSize: Int, sequenceLength: Int, needles: Int, questions: Int = 1, distances: ClosedRange<Int>? = nil,
-                orderedFraction: Double = 0) throws {
+                orderedFraction: Double = 0, packedNeedles: Bool = false) throws {
         if !(0...1).contains(orderedFraction) {
             throw TaskConfigError(.multikeyNeedle, "ordered-fraction", orderedFraction, "must be in 0...1")
         }
@@ -147,6 +163,7 @@ public struct MultiKeyNeedleTask: SyntheticTask, DistanceControlledTask, Context
         self.questions = questions
         self.distances = distances ?? ((2 * questions)...(sequenceLength - 3))
         self.orderedFraction = orderedFraction
+        self.packedNeedles = packedNeedles
         try checkDistance(self.distances.lowerBound)
         try checkDistance(self.distances.upperBound)
     }
@@ -170,8 +187,15 @@ public struct MultiKeyNeedleTask: SyntheticTask, DistanceControlledTask, Context
     public func example(distance d: Int, rng: inout Xoshiro256StarStar) -> (inputs: [Int], targets: [Int]) {
         let t = sequenceLength, k = needles, len = Self.needleLength, c = contextLength
         precondition(validDistances.contains(d), "multikey-needle distance \(d) outside \(validDistances) for seq-len \(t)")
-        let asked = t - 3 - d  // start of the asked needle: its value is at t − 1 − d
-        let others = otherNeedleStarts(around: asked, rng: &rng)  // [K − 1]
+        let asked: Int, others: [Int]  // needle starts: the asked one (needle 0), the K − 1 others
+        if packedNeedles {  // slots 0, 3, 6, …, the asked needle in a random one
+            let slot = rng.nextInt(below: k)
+            asked = len * slot
+            others = (0..<k).filter { $0 != slot }.map { len * $0 }
+        } else {
+            asked = t - 3 - d  // its value is at t − 1 − d
+            others = otherNeedleStarts(around: asked, rng: &rng)
+        }
         let keys = sampleWithoutReplacement(k, from: keyRange, rng: &rng)  // [K], keys[0] is asked
         let values = sampleWithoutReplacement(k, from: valueRange, rng: &rng)  // [K]
         let fillerBase = fillerRange.lowerBound, fillerCount = fillerRange.count

@@ -91,10 +91,14 @@ public protocol SyntheticTask: Sendable {
     /// The task that validation and test sets are drawn from: itself, unless its training
     /// examples carry a learning cue that the held-out ones must not (multikey-needle).
     var heldOut: any SyntheticTask { get }
+    /// An easier layout of the same task that teaches the skill its held-out examples
+    /// test, for the first steps of training (`TrainConfig.cueSteps`); nil for none.
+    var trainingCue: (any SyntheticTask)? { get }
 }
 
 extension SyntheticTask {
     public var heldOut: any SyntheticTask { self }
+    public var trainingCue: (any SyntheticTask)? { nil }
 }
 
 /// A task whose examples are a context followed by questions about it: where a KV-cache

@@ -35,6 +35,9 @@ public struct TrainConfig: Codable, Sendable, Equatable {
     public var maxSeconds: Double? = nil
     /// Seeds the model initialisation, the training stream and (disjointly) the evaluation set.
     public var seed: UInt64 = 0
+    /// The first this many steps draw their batches from the task's training cue, an easier
+    /// layout of it (`SyntheticTask.trainingCue`); 0: none.
+    public var cueSteps = 0
 
     public init() {}
 
@@ -54,6 +57,7 @@ public struct TrainConfig: Codable, Sendable, Equatable {
         if testExamples < 0 { throw bad("test-examples", testExamples, "must be at least 0 (0: no test set)") }
         if let t = targetAccuracy, !(0...1).contains(t) { throw bad("target-accuracy", t, "must be in 0...1") }
         if let s = maxSeconds, !(s > 0) { throw bad("max-minutes", s / 60, "must be positive") }
+        if cueSteps < 0 || cueSteps > maxSteps { throw bad("cue-steps", cueSteps, "must be in 0...\(maxSteps) (max-steps)") }
     }
 }
 

@@ -61,6 +61,9 @@ public final class Trainer {
     /// A fresh run: the model is initialised from `config.seed`.
     public init(modelConfig: ModelConfig, task: any SyntheticTask, config: TrainConfig) throws {
         try config.validate()
+        if config.cueSteps > 0 && task.trainingCue == nil {
+            throw TrainingError.invalidConfig("cue-steps = \(config.cueSteps): the \(task.id.rawValue) task has no training cue")
+        }
         guard modelConfig.vocabSize >= task.vocabSize else {
             throw TrainingError.invalidConfig("vocab = \(modelConfig.vocabSize): the \(task.id.rawValue) task needs at least \(task.vocabSize)")
         }
@@ -84,7 +87,8 @@ public final class Trainer {
     /// One optimisation step; returns the training loss.
     @discardableResult
     public func trainStep() throws -> Float {
-        let batch = task.batch(size: config.batchSize, rng: &trainStream)
+        let source = step < config.cueSteps ? task.trainingCue ?? task : task
+        let batch = source.batch(size: config.batchSize, rng: &trainStream)
         model.zeroGrad()
         let (loss, _, _) = model.loss(ids: batch.inputs, targets: batch.targets, batch: batch.batch, length: batch.length,
                                       predictions: false)

@@ -45,6 +45,7 @@ struct Train: ParsableCommand {
     @Option(help: "Validation examples (early stopping).") var evalExamples: Int = 512
     @Option(help: "Test examples, evaluated once at the end (0: none).") var testExamples: Int = 1000
     @Option(help: "Stop at this evaluation accuracy (0...1); 1 = train the whole budget.") var targetAccuracy: Double = 0.99
+    @Option(help: "Steps at the start that train on the task's easier cue layout (multikey-needle: needles packed at the start); 0: none.") var cueSteps: Int = 0
     @Option(help: "Seed of initialisation and data.") var seed: UInt64 = 0
     @Option(help: "OpenBLAS threads.") var threads: Int?
     @Option(help: "Checkpoint file (safetensors): saved at every evaluation, resumed if present.") var checkpoint: String?
@@ -73,6 +74,7 @@ struct Train: ParsableCommand {
             cfg.maxSteps = TrainConfig.defaultSteps
         }
         cfg.evalEvery = evalEvery
+        cfg.cueSteps = cueSteps
         cfg.evalExamples = evalExamples; cfg.testExamples = testExamples; cfg.targetAccuracy = targetAccuracy >= 1 ? nil : targetAccuracy; cfg.seed = seed
         r.train = cfg
         do { try r.validate() } catch HarnessError.badInput(let message) { throw ValidationError(message) }

@@ -36,13 +36,22 @@ struct TrainingRecipeTests {
         #expect(e?.parameter == "needles" && "\(e.map(String.init(describing:)) ?? "")".contains("1...4"), "\(String(describing: e))")
     }
 
+    @Test func cueStepsApplyOnlyToTasksWithACue() throws {
+        var r = tiny(.mqar)
+        r.train.cueSteps = 1
+        expectBadInput(["--cue-steps 1 does not apply to task mqar", "applies to: multikey-needle"]) { try r.validate() }
+        var n = tiny(.multikeyNeedle, needles: 2)
+        n.train.cueSteps = 1
+        try n.validate()
+    }
+
     @Test func aSpecGivingNeedlesToMQARIsRejected() throws {
         let dir = try TempDir()
         let path = try dir.write("tiny-train.json", try json(trainSpec(variants: ["mha"], set: ["needles": 4])))
         expectBadInput(["--needles does not apply to task mqar", "multikey-needle"]) { _ = try ExperimentSpec.load(path: path) }
         let questions = try dir.write("tiny-train.json", try json(trainSpec(variants: ["mha"], set: ["questions": 2])))
         expectBadInput(["--questions does not apply to task mqar", "multikey-needle"]) { _ = try ExperimentSpec.load(path: questions) }
-        #expect(TrainingExperiment.parameterNames.suffix(2) == ["needles", "questions"])
+        #expect(TrainingExperiment.parameterNames.suffix(3) == ["needles", "questions", "cue_steps"])
     }
 
     @Test func accuracyByDistanceCoversTheEvaluationDistances() throws {

@@ -250,6 +250,38 @@ struct MultiKeyNeedleQuestionsTests {
         #expect(e?.parameter == "ordered-fraction" && e?.value == "1.5")
     }
 
+    /// Packed needles fill the first 3K positions (each needle whole, keys and values
+    /// distinct, every question answered by its needle); the cue is the packed task, the
+    /// held-out task is neither packed nor ordered.
+    @Test func packedNeedlesFillTheStartOfTheContext() throws {
+        let t = try MultiKeyNeedleTask(vocabSize: 64, sequenceLength: 48, needles: 4, questions: 4, orderedFraction: 0.5, packedNeedles: true)
+        var rng = Xoshiro256StarStar(seed: 9)
+        var askedSlots = Set<Int>()
+        for _ in 0..<200 {
+            let (x, y) = t.example(rng: &rng)
+            var valueOf: [Int: Int] = [:]
+            for n in 0..<4 {
+                let marker: Int = x[3 * n], key: Int = x[3 * n + 1], value: Int = x[3 * n + 2]
+                #expect(marker == MultiKeyNeedleTask.markerToken && t.keyRange.contains(key) && t.valueRange.contains(value))
+                valueOf[key] = value
+                if key == x[t.sequenceLength - 1] { askedSlots.insert(n) }
+            }
+            #expect((12..<t.contextLength).allSatisfy { (p: Int) -> Bool in t.fillerRange.contains(x[p]) })
+            #expect(valueOf.count == 4 && Set(valueOf.values).count == 4)
+            let c = t.contextLength
+            for q in 0..<4 {
+                let answer: Int = y[c + 2 * q + 1]
+                #expect(answer == valueOf[x[c + 2 * q + 1]])
+            }
+        }
+        #expect(askedSlots == [0, 1, 2, 3], "the last question's needle takes every slot")
+        #expect(t.configDescription.hasSuffix(" packed"))
+        let plain = try MultiKeyNeedleTask(vocabSize: 64, sequenceLength: 48, needles: 4, questions: 4, orderedFraction: 0.5)
+        #expect((plain.trainingCue as? MultiKeyNeedleTask) == t)
+        let heldOut = try #require(t.heldOut as? MultiKeyNeedleTask)
+        #expect(!heldOut.packedNeedles && heldOut.orderedFraction == 0)
+    }
+
     @Test func invalidQuestionCountsNameTheValue() throws {
         for (seq, needles, questions) in [(128, 4, 0), (128, 4, 5), (16, 4, 2)] {
             do {

@@ -13,6 +13,27 @@ import Training
 struct TrainerTests {
     // MARK: - NaN/Inf guard
 
+    /// The first cueSteps steps draw from the task's training cue: a run with every step on
+    /// the cue ends with the weights of a run on the cue task itself, and one with no cue
+    /// steps does not; a task without a cue refuses cue steps.
+    @Test func cueStepsTrainOnTheTasksCue() throws {
+        let needle = try MultiKeyNeedleTask(vocabSize: 32, sequenceLength: 24, needles: 2, questions: 2)
+        let cue = try #require(needle.trainingCue)
+        var config = tinyTrainConfig(steps: 4)
+        func weights(_ task: any SyntheticTask, cueSteps: Int) throws -> [[Float]] {
+            config.cueSteps = cueSteps
+            let t = try Trainer(modelConfig: tinyModel(.gqa), task: task, config: config)
+            _ = try t.run()
+            return t.model.namedParameters.map(\.tensor.data)
+        }
+        let onCue = try weights(cue, cueSteps: 0)
+        #expect(try weights(needle, cueSteps: 4) == onCue)
+        #expect(try weights(needle, cueSteps: 0) != onCue)
+        #expect(try weights(needle, cueSteps: 2) != onCue)
+        config.cueSteps = 2
+        #expect(throws: TrainingError.self) { try Trainer(modelConfig: tinyModel(.gqa), task: tinyMQAR(), config: config) }
+    }
+
     @Test func nonFiniteLossStopsTheRunWithoutWritingACurve() throws {
         let dir = ScratchDirectory()
         defer { dir.cleanup() }
