@@ -80,8 +80,9 @@ public struct MultiKeyNeedleTask: SyntheticTask, DistanceControlledTask, Context
     /// at T = 128): it finds no way to match keys. Asked in context order, it learns the
     /// order and not the keys (99 % in 300 steps, 24 % on random orders). With half the
     /// examples in order it leaves the plateau through the order and then learns the keys
-    /// (99.2 % on random orders at T = 32) — the cue MQAR's generator gives as well, whose
-    /// query gaps are drawn in pair order.
+    /// at T = 32 (99.2 % on random orders), not at T = 64 or 128 within 3000 to 8000 steps;
+    /// there the packed layout (`packedNeedles`) is the cue that works. MQAR's generator
+    /// gives this cue too: its query gaps are drawn in pair order.
     public static let trainingOrderedFraction = 0.5
 
     public static let markerToken = 0
