@@ -37,7 +37,13 @@ public struct TrainConfig: Codable, Sendable, Equatable {
     public var seed: UInt64 = 0
     /// The first this many steps draw their batches from the task's training cue, an easier
     /// layout of it (`SyntheticTask.trainingCue`); 0: none.
-    public var cueSteps = 0
+    public var cueSteps: Int {
+        get { cue ?? 0 }
+        set { cue = newValue == 0 ? nil : newValue }
+    }
+    /// cueSteps, stored as an optional so that a config without a cue encodes as it did
+    /// before cues existed: older checkpoints still decode and resume.
+    private var cue: Int?
 
     public init() {}
 

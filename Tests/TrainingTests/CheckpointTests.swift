@@ -149,6 +149,17 @@ struct CheckpointTests {
         #expect(firstStateDifference(first, again) == nil)
     }
 
+    /// A config without a training cue encodes as before cues existed (no key), so older
+    /// checkpoints decode and resume; one with a cue round-trips it.
+    @Test func trainConfigEncodesACueOnlyWhenItHasOne() throws {
+        let plain = try JSONEncoder().encode(tinyTrainConfig())
+        #expect(!String(decoding: plain, as: UTF8.self).contains("cue"))
+        #expect(try JSONDecoder().decode(TrainConfig.self, from: plain).cueSteps == 0)
+        var cued = tinyTrainConfig()
+        cued.cueSteps = 3
+        #expect(try JSONDecoder().decode(TrainConfig.self, from: JSONEncoder().encode(cued)) == cued)
+    }
+
     enum Damage: String, CaseIterable, Sendable {
         case empty, truncatedHeader, truncatedData, garbage, badRNGState, badStep, missingMoment, wrongFormat
     }
