@@ -46,7 +46,8 @@ EXPERIMENTS  := kv-cache-models kv-cache-scaling prefill-scaling decode-scaling 
 CSVS         := $(addprefix $(CSV_DIR)/,$(addsuffix .csv,$(EXPERIMENTS)))
 
 # Figures and the data each reads (one gnuplot script per figure in paper/figures/).
-FIGURES      := kv-models kv-scaling prefill decode roofline mqar recall-vs-cache passkey needle curves copying throughput perf cache-policies
+FIGURES      := kv-models kv-scaling prefill decode roofline mqar recall-vs-cache passkey needle curves copying throughput perf cache-policies \
+                cache-policies-ratio
 DATA_kv-models       := $(CSV_DIR)/kv-cache-models.csv
 DATA_kv-scaling      := $(CSV_DIR)/kv-cache-scaling.csv
 DATA_prefill         := $(CSV_DIR)/prefill-scaling.csv
@@ -61,6 +62,7 @@ DATA_copying         := $(GEN)/copying-points.csv $(GEN)/selective-copying-point
 DATA_throughput      := $(CSV_DIR)/throughput.csv
 DATA_perf            := $(GEN)/perf.csv
 DATA_cache-policies  := $(GEN)/cache-policies.csv
+DATA_cache-policies-ratio := $(GEN)/cache-policies.csv
 # The headline figures shown in README.md (PNG, committed).
 README_FIGURES := kv-models decode mqar recall-vs-cache passkey perf
 

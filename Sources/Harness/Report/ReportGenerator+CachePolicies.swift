@@ -1,7 +1,8 @@
 // The KV-cache policies section: trained MHA and GQA models evaluated with every layer's
 // cache compressed at the boundary between context and questions, per policy and setting,
 // against the bytes the compressed cache keeps per context token (mean over seeds, on the
-// largest cell run). Writes cache-policies.csv for the figure, cache-policies.tex (the
+// largest cell run). Writes cache-policies.csv for the two figures (against bytes, and
+// against the fraction of the bytes removed, kvpress's x axis), cache-policies.tex (the
 // table) and the numbers the prose cites.
 
 import CachePolicies
@@ -42,17 +43,19 @@ extension ReportGenerator {
             for v in variants {
                 let filter = cell.merging(["variant": v, "policy": s.policy, "ratio": s.ratio, "bits": s.bits]) { $1 }
                 let acc = f.rows("accuracy", filter).map(\.value), bytes = f.rows("cache_bytes_per_context_token", filter).map(\.value)
-                guard !acc.isEmpty, !bytes.isEmpty else { row += ["—", "—"]; continue }
+                let kept = f.rows("kept_fraction", filter).map(\.value)
+                guard !acc.isEmpty, !bytes.isEmpty, !kept.isEmpty else { row += ["—", "—"]; continue }
                 let mean = acc.reduce(0, +) / Double(acc.count), meanBytes = bytes.reduce(0, +) / Double(bytes.count)
+                let removed = 1 - kept.reduce(0, +) / Double(kept.count)
                 csvRows.append((variants.firstIndex(of: v)!, policyOrder.firstIndex(of: s.policy) ?? policyOrder.count, meanBytes,
-                                "\(v),\(s.policy),\(s.ratio),\(s.bits),\(acc.count),\(meanBytes),\(mean),\(acc.min()!),\(acc.max()!)"))
+                                "\(v),\(s.policy),\(s.ratio),\(s.bits),\(acc.count),\(meanBytes),\(removed),\(mean),\(acc.min()!),\(acc.max()!)"))
                 row += [formatNumber(mean * 100, decimals: 1), formatNumber(meanBytes, decimals: 0)]
             }
             table.rows.append(row)
         }
         // One run of rows per (mechanism, policy), by bytes: the figure draws each as one line.
         let sorted = csvRows.sorted { ($0.variant, $0.policy, $0.bytes) < ($1.variant, $1.policy, $1.bytes) }
-        files["cache-policies.csv"] = "variant,policy,ratio,bits,seeds,bytes,accuracy,accuracy_min,accuracy_max\n"
+        files["cache-policies.csv"] = "variant,policy,ratio,bits,seeds,bytes,bytes_removed,accuracy,accuracy_min,accuracy_max\n"
             + sorted.map { $0.line + "\n" }.joined()
         files["cache-policies.tex"] = table.latex
         numbers.add("PoliciesCell", "T = \(seqLen), N = \(cell["kv_pairs"]!), width \(cell["d_model"]!)", "cache-policies cell shown")
