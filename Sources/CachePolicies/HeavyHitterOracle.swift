@@ -10,12 +10,7 @@ enum HeavyHitterOracle: CachePolicyDescriptor {
     static let kind = CachePolicyKind.eviction
 
     static func compress(_ cache: PolicyKVCache, settings: CachePolicySettings) {
-        for b in 0..<cache.batch {
-            for g in 0..<cache.kvHeads {
-                let s = cache.stores[b][g]
-                cache.stores[b][g].keep(kept(scores: s.received, budget: settings.budget(of: s.count)), headDim: cache.headDim)
-            }
-        }
+        cache.keepPerHead { _, _, store in kept(scores: store.received, budget: settings.budget(of: store.count)) }
     }
 
     /// The ⌊budget/2⌋ most recent entries, then the highest-scored of the rest.

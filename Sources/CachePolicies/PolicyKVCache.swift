@@ -154,6 +154,17 @@ public final class PolicyKVCache: SoftmaxFamilyCache {
         return e.map { $0 / total }
     }
 
+    /// Eviction per sequence and kv head: each store keeps the entries `choose` returns
+    /// (ascending indices) for its sequence, kv head and current contents.
+    public func keepPerHead(_ choose: (_ sequence: Int, _ kvHead: Int, _ store: HeadStore) -> [Int]) {
+        for b in 0..<batch {
+            for g in 0..<kvHeads {
+                let kept = choose(b, g, stores[b][g])  // before the store is modified: choose may read the cache
+                stores[b][g].keep(kept, headDim: headDim)
+            }
+        }
+    }
+
     /// Random entries for positions 0..<n in every store, statistics cleared (benchmarks).
     public func synthesize(tokens n: Int, rng: inout Xoshiro256StarStar) {
         for b in 0..<batch {

@@ -8,11 +8,6 @@ enum RecentWindow: CachePolicyDescriptor {
     static let kind = CachePolicyKind.eviction
 
     static func compress(_ cache: PolicyKVCache, settings: CachePolicySettings) {
-        for b in 0..<cache.batch {
-            for g in 0..<cache.kvHeads {
-                let n = cache.stores[b][g].count
-                cache.stores[b][g].keep(StreamingLLM.kept(count: n, budget: settings.budget(of: n), sinks: 0), headDim: cache.headDim)
-            }
-        }
+        cache.keepPerHead { _, _, store in StreamingLLM.kept(count: store.count, budget: settings.budget(of: store.count), sinks: 0) }
     }
 }

@@ -12,13 +12,10 @@ enum SnapKV: CachePolicyDescriptor {
     static let kind = CachePolicyKind.eviction
 
     static func compress(_ cache: PolicyKVCache, settings: CachePolicySettings) {
-        for b in 0..<cache.batch {
-            for g in 0..<cache.kvHeads {
-                let n = cache.stores[b][g].count
-                let scores = self.scores(cache, sequence: b, kvHead: g, window: observationWindow(settings, context: n),
-                                         kernel: settings.poolingKernel)
-                cache.stores[b][g].keep(topIndices(Array(0..<n), by: scores, count: settings.budget(of: n)), headDim: cache.headDim)
-            }
+        cache.keepPerHead { b, g, store in
+            let n = store.count
+            let scores = self.scores(cache, sequence: b, kvHead: g, window: observationWindow(settings, context: n), kernel: settings.poolingKernel)
+            return topIndices(Array(0..<n), by: scores, count: settings.budget(of: n))
         }
     }
 

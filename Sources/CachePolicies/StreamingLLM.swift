@@ -10,12 +10,7 @@ enum StreamingLLM: CachePolicyDescriptor {
     static let kind = CachePolicyKind.eviction
 
     static func compress(_ cache: PolicyKVCache, settings: CachePolicySettings) {
-        for b in 0..<cache.batch {
-            for g in 0..<cache.kvHeads {
-                let n = cache.stores[b][g].count
-                cache.stores[b][g].keep(kept(count: n, budget: settings.budget(of: n), sinks: settings.sinks), headDim: cache.headDim)
-            }
-        }
+        cache.keepPerHead { _, _, store in kept(count: store.count, budget: settings.budget(of: store.count), sinks: settings.sinks) }
     }
 
     /// Entries in position order: the first min(s, budget), then the most recent.
