@@ -28,8 +28,12 @@ public struct RunContext {
     /// Another run's measurements if it has finished (nil: not yet): a run at the learning
     /// rate chosen from a grid reads the grid's results here.
     public var finished: (RunSpec) throws -> [Measurement]?
-    public init(root: String, progress: ProgressSink, finished: @escaping (RunSpec) throws -> [Measurement]? = { _ in nil }) {
-        self.root = root; self.progress = progress; self.finished = finished
+    /// The other runs of the learning-rate grid this run belongs to (empty when it belongs
+    /// to none): a grid run stops once one of them has won the choice against it.
+    public var gridRivals: [RunSpec]
+    public init(root: String, progress: ProgressSink, finished: @escaping (RunSpec) throws -> [Measurement]? = { _ in nil },
+                gridRivals: [RunSpec] = []) {
+        self.root = root; self.progress = progress; self.finished = finished; self.gridRivals = gridRivals
     }
 }
 

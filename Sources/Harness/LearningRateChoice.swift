@@ -85,6 +85,28 @@ public enum LearningRateChoice {
         }
     }
 
+    /// For each grid run among `runs`, the other runs of its grid, by key: the rates it
+    /// competes with for the choice.
+    static func rivals(in runs: [RunSpec]) -> [String: [RunSpec]] {
+        var out: [String: [RunSpec]] = [:]
+        for run in runs where isSelected(run) {
+            guard let grid = try? gridRuns(of: run) else { continue }
+            for g in grid where out[g.key] == nil { out[g.key] = grid.filter { $0.key != g.key } }
+        }
+        return out
+    }
+
+    /// Whether a grid run that has not reached the target by evaluation `step` can no longer
+    /// be chosen: a rival reached the target at a step no later than this one. The run's own
+    /// steps to the target, if it ever gets there, will be more than `step`, and the choice
+    /// prefers fewer steps; so training it further cannot change the choice, only cost time.
+    /// Returns the index of the rival that outpaced it (the fewest steps), else nil.
+    public static func outpacingRival(at step: Int, rivalStepsToTarget: [Double?]) -> Int? {
+        let reached = rivalStepsToTarget.indices.compactMap { i in rivalStepsToTarget[i].map { (i, $0) } }
+        guard let best = reached.min(by: { $0.1 < $1.1 }), best.1 <= Double(step) else { return nil }
+        return best.0
+    }
+
     /// Resolves a selected run's learning rate from its grid's finished shards; throws
     /// `WaitingForRuns` naming the grid runs not finished yet.
     static func resolve(_ run: RunSpec, finished: (RunSpec) throws -> [Measurement]?) throws -> Double {

@@ -88,6 +88,7 @@ public struct Runner {
         if spec.timed && provenance.build != "release" { log.line("warning: \(spec.name) is timed but this is a debug build; its timings mean nothing") }
         let started = Stopwatch.now()
         let finished: (RunSpec) throws -> [Measurement]? = { [store] in try store.measurements($0, profile, spec: spec) }
+        let rivals = LearningRateChoice.rivals(in: runs)
         var queue = todo, done = 0
         while !queue.isEmpty {
             var waiting: [RunSpec] = [], busy: [RunSpec] = []
@@ -112,7 +113,8 @@ public struct Runner {
                     var measurements = try lock.withLock(exclusive: spec.timed, waiting: {
                         log.line("\(label): waiting for \(spec.timed ? "the other runs" : "a timed run") to finish (machine lock)")
                     }) {
-                        try spec.kind.execute(run, context: RunContext(root: root, progress: ConsoleProgress(prefix: "\(label): "), finished: finished))
+                        try spec.kind.execute(run, context: RunContext(root: root, progress: ConsoleProgress(prefix: "\(label): "), finished: finished,
+                                                                   gridRivals: rivals[run.key] ?? []))
                     }
                     // The run's own wall time, so a profile's total cost can be read off its results.
                     measurements.append(Measurement("run_seconds", Stopwatch.now() - t0, "s"))

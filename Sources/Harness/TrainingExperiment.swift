@@ -5,7 +5,7 @@
 // (the x axis of recall-versus-cache). Passkey and multikey-needle runs also record
 // accuracy at each distance, and every run its training curve (metric eval_accuracy /
 // train_loss against step, on the validation set). A run with lr = "best" trains at the
-// rate its lr grid chose.
+// rate its lr grid chose; a grid run stops once another rate of its grid has won the choice.
 
 import Attention
 import Foundation
@@ -116,12 +116,35 @@ enum TrainingExperiment {
         return notes.sorted()
     }
 
+    /// Ends a learning-rate grid run at the evaluation where it can no longer be the grid's
+    /// choice (LearningRateChoice.outpacingRival): a rival rate, trained by this or another
+    /// process, has reached the target in no more steps. The rivals' shards are read at each
+    /// evaluation, as they land. Returns the rival that ended the run, once it has.
+    static func stopWhenOutpaced(_ trainer: Trainer, rivals: [RunSpec], finished: @escaping (RunSpec) throws -> [Measurement]?)
+        -> (() -> (learningRate: Double, stepsToTarget: Double)?)? {
+        guard !rivals.isEmpty else { return nil }
+        var stepsToTarget: [Double?] = Array(repeating: nil, count: rivals.count)
+        var done = Array(repeating: false, count: rivals.count)
+        var winner: Int?
+        trainer.stopRule = { step in
+            for i in rivals.indices where !done[i] {
+                guard let m = try finished(rivals[i]) else { continue }
+                done[i] = true
+                stepsToTarget[i] = m.first { $0.metric == "steps_to_target" && $0.point.isEmpty }?.value
+            }
+            winner = LearningRateChoice.outpacingRival(at: step, rivalStepsToTarget: stepsToTarget)
+            return winner != nil
+        }
+        return { winner.flatMap { i in stepsToTarget[i].map { (Double(rivals[i].parameters["lr"]!) ?? .nan, $0) } } }
+    }
+
     static func execute(_ run: RunSpec, context: RunContext) throws -> [Measurement] {
         let chosen = LearningRateChoice.isSelected(run) ? try LearningRateChoice.resolve(run, finished: context.finished) : nil
         if let chosen { context.progress.message("learning rate \(chosen), chosen on the validation set of the seed-\(run.parameters[LearningRateChoice.gridSeedParameter] ?? "?") grid") }
         let recipe = try recipe(run, learningRate: chosen)
         BLAS.setThreads(try run.optionalInt("threads") ?? 1)
         let trainer = try recipe.makeTrainer()
+        let outpacedBy = recipe.train.targetAccuracy == nil ? nil : stopWhenOutpaced(trainer, rivals: context.gridRivals, finished: context.finished)
         // A checkpoint next to the shard would let a killed long run resume; runs here
         // last minutes, so a killed run restarts (its shard is simply not written yet).
         let result = try trainer.run(progress: context.progress)
@@ -139,6 +162,10 @@ enum TrainingExperiment {
             Measurement("kv_elements_per_token", Double(model.blocks.reduce(0) { $0 + $1.attention.kvElementsPerToken }), "elements"),
             Measurement("kv_bytes_per_token", Double(model.kvBytesPerToken), "bytes"),
         ]
+        if result.stopReason == .stopRule, let rival = outpacedBy?() {
+            out.append(Measurement("outpaced_by_lr", rival.learningRate, "1"))
+            out.append(Measurement("outpaced_by_steps", rival.stepsToTarget, "steps"))
+        }
         // Learning speed at zoology's bar, whatever the stopping target: the first evaluation
         // at 99 % validation accuracy.
         if let at99 = result.curve.first(where: { $0.evalAccuracy >= 0.99 })?.step {

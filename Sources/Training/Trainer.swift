@@ -22,6 +22,8 @@ public struct CurvePoint: Codable, Sendable, Equatable {
 
 public enum StopReason: String, Codable, Sendable {
     case targetAccuracy = "target-accuracy", maxSteps = "max-steps", maxTime = "max-time"
+    /// The caller's `stopRule` ended the run at an evaluation.
+    case stopRule = "stop-rule"
 }
 
 public struct TrainResult: Sendable {
@@ -57,6 +59,10 @@ public final class Trainer {
     var elapsedBefore: Double = 0
     /// Training loss since the last curve point.
     var lossSum: Double = 0, lossSteps = 0
+    /// Asked at each evaluation that did not reach the target, with the step: true ends the
+    /// run there (StopReason.stopRule). The harness ends a learning-rate grid run with it once
+    /// the run can no longer be the grid's choice.
+    public var stopRule: ((_ step: Int) throws -> Bool)?
 
     /// A fresh run: the model is initialised from `config.seed`.
     public init(modelConfig: ModelConfig, task: any SyntheticTask, config: TrainConfig) throws {
@@ -169,7 +175,11 @@ public final class Trainer {
                 curve.append(CurvePoint(step: step, loss: lossSum / Double(max(lossSteps, 1)), evalAccuracy: acc, elapsedSeconds: elapsed()))
                 lossSum = 0; lossSteps = 0
                 if let checkpointPath { try saveCheckpoint(to: checkpointPath, elapsed: elapsed()) }
-                if let target = config.targetAccuracy, acc >= target { stop = .targetAccuracy }
+                if let target = config.targetAccuracy, acc >= target {
+                    stop = .targetAccuracy
+                } else if let stopRule, try stopRule(step) {
+                    stop = .stopRule
+                }
             }
             if stop == nil && step >= config.maxSteps { stop = .maxSteps }
             if stop == nil, let limit = config.maxSeconds, elapsed() >= limit { stop = .maxTime }

@@ -149,6 +149,52 @@ struct LearningRateChoiceTests {
         #expect(order == ["T8-grid", "T8-grid", "T8-best", "T16-grid", "T16-grid", "T16-best"], "\(order)")
     }
 
+    @Test func aGridRunIsOutpacedOnceARivalReachedTheTargetInNoMoreSteps() {
+        let outpaced = LearningRateChoice.outpacingRival
+        #expect(outpaced(400, [500, nil]) == nil, "the rival got there later than this evaluation: this run may still win")
+        #expect(outpaced(500, [500, nil]) == 0, "this run will need more than 500 steps; the rival needed 500")
+        #expect(outpaced(900, [nil, 800, 600]) == 2, "the fastest rival is named")
+        #expect(outpaced(5000, [nil, nil]) == nil, "no rival reached the target: the choice reads final accuracy, so train on")
+        #expect(outpaced(5000, []) == nil)
+    }
+
+    @Test func aGridRunStopsWhereARivalHasWonAndTheChoiceIsUnchanged() throws {
+        var raw = trainSpec(variants: ["mha", "linear"], seeds: [0, 1])
+        var profiles = raw["profiles"] as! [String: Any]
+        var smoke = profiles["smoke"] as! [String: Any]
+        smoke["lr_grid"] = [0.003, 0.01]
+        smoke["set"] = ["steps": 6, "eval_every": 1, "target_accuracy": 0.99]
+        profiles["smoke"] = smoke
+        raw["profiles"] = profiles
+        var base = raw["base"] as! [String: Any]
+        base["lr"] = nil
+        raw["base"] = base
+        let dir = try TempDir("outpaced")
+        let spec = try ExperimentSpec.load(path: try dir.write("tiny-train.json", try json(raw)))
+        let store = ShardStore(results: dir.file("results"))
+        let runs = try spec.runs(profile: .smoke)
+        let mha = runs.filter { $0.variant == "mha" }
+        // The rate 0.01 reached the target at step 3 (its shard stands in for a finished run).
+        try store.write([Measurement("val_accuracy", 0.995, "fraction"), Measurement("steps_to_target", 3, "steps")],
+                        of: mha[1], spec: spec, profile: .smoke, provenance: Provenance.current(), blasThreads: 1)
+        let summary = try Runner(store: store, log: CollectingLog()).run(spec, profile: .smoke)
+        #expect(summary.failed.isEmpty && summary.waiting == 0)
+        func value(_ run: RunSpec, _ metric: String) throws -> Double? {
+            try store.measurements(run, .smoke, spec: spec)?.first { $0.metric == metric && $0.point.isEmpty }?.value
+        }
+        // The other rate stopped at step 3, where it could no longer be chosen, and says why.
+        #expect(try value(mha[0], "steps") == 3)
+        #expect(try value(mha[0], "outpaced_by_lr") == 0.01 && value(mha[0], "outpaced_by_steps") == 3)
+        #expect(try value(mha[0], "reached_target") == 0)
+        // The choice is the rival, and the chosen-rate seed trains the whole budget.
+        #expect(try value(mha[2], "learning_rate") == Double(Float(0.01)))
+        #expect(try value(mha[2], "steps") == 6 && value(mha[2], "outpaced_by_lr") == nil)
+        // Where no rate reaches the target, every grid run trains the whole budget.
+        for run in runs where run.variant == "linear" {
+            #expect(try value(run, "steps") == 6 && value(run, "outpaced_by_lr") == nil)
+        }
+    }
+
     @Test func lrGridParametersBelongToChosenRunsOnly() throws {
         var run = try #require(try gridSpec().1.runs(profile: .smoke).first)
         run.parameters["lr_grid"] = "0.003 0.01"
