@@ -66,7 +66,7 @@ test_accuracy=$(sed -n 's/^test accuracy \([0-9.]*\).*/\1/p' "$WORK/out")
 expect_ok "$BIN" eval --checkpoint "$WORK/run.ckpt"
 grep -q "^accuracy $test_accuracy " "$WORK/out" || { echo "FAIL: eval's full cache ($(grep '^accuracy' "$WORK/out")) differs from training's test accuracy $test_accuracy"; failures=$((failures + 1)); }
 expect_ok "$BIN" eval --checkpoint "$WORK/run.ckpt" --policy kivi --bits 2
-expect_error "valid: full, streaming, recent, h2o" "$BIN" eval --checkpoint "$WORK/run.ckpt" --policy lru
+expect_error "valid: full, streaming, streaming-renumbered, recent, h2o" "$BIN" eval --checkpoint "$WORK/run.ckpt" --policy lru
 expect_error "ratio = 1.0" "$BIN" eval --checkpoint "$WORK/run.ckpt" --policy h2o --ratio 1
 expect_error "bits = 3 is invalid for kivi; valid: 2, 4" "$BIN" eval --checkpoint "$WORK/run.ckpt" --policy kivi --bits 3
 expect_error "--bits does not apply to snapkv" "$BIN" eval --checkpoint "$WORK/run.ckpt" --policy snapkv --bits 4

@@ -14,17 +14,21 @@
 import Attention
 
 public enum CachePolicy: String, CaseIterable, Codable, Sendable {
-    case full, streaming, recent, h2o, tova, snapkv, int8, kivi
+    case full, streaming
+    case streamingRenumbered = "streaming-renumbered"
+    case recent, h2o, tova, snapkv, pyramidkv, int8, kivi
 
     /// The method behind each id.
     public var descriptor: any CachePolicyDescriptor.Type {
         switch self {
         case .full: return FullCache.self
         case .streaming: return StreamingLLM.self
+        case .streamingRenumbered: return StreamingLLMRenumbered.self
         case .recent: return RecentWindow.self
         case .h2o: return HeavyHitterOracle.self
         case .tova: return TokenOmissionViaAttention.self
         case .snapkv: return SnapKV.self
+        case .pyramidkv: return PyramidKV.self
         case .int8: return Int8PerToken.self
         case .kivi: return KIVI.self
         }
@@ -67,6 +71,8 @@ public struct CachePolicySettings: Sendable, Equatable {
     public var observationWindow = 8
     /// SnapKV: width of the average pooling over positions (the paper's 5).
     public var poolingKernel = 5
+    /// PyramidKV: the last layer keeps 1/β of the average layer's budget (the paper's 20).
+    public var pyramidBeta = 20.0
     /// KIVI: tokens per key-quantisation group, and the recent tokens kept at full
     /// precision (the paper's 32 and 128 at 4k+ tokens; 4 and 4 here, so that a context
     /// of 8 tokens, MQAR's 4 pairs, still has a group quantised).
@@ -93,10 +99,16 @@ public protocol CachePolicyDescriptor {
     static var supportedBits: [Int] { get }
     /// Compresses one layer's cache at the context boundary.
     static func compress(_ cache: PolicyKVCache, settings: CachePolicySettings)
+    /// Compresses layer `layer` (from 0, the input side) of `layers`; the same for every
+    /// layer unless the policy budgets by depth (PyramidKV).
+    static func compress(_ cache: PolicyKVCache, settings: CachePolicySettings, layer: Int, of layers: Int)
 }
 
 extension CachePolicyDescriptor {
     public static var supportedBits: [Int] { [] }
+    public static func compress(_ cache: PolicyKVCache, settings: CachePolicySettings, layer: Int, of layers: Int) {
+        compress(cache, settings: settings)
+    }
 }
 
 public struct CachePolicyError: Error, CustomStringConvertible {

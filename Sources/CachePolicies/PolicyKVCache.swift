@@ -63,12 +63,18 @@ public final class PolicyKVCache: SoftmaxFamilyCache {
     /// SnapKV rescores with them.
     public private(set) var scale: Float = 1
     public private(set) var queryHeads = 0
+    /// The mechanism's RoPE, with which the stored keys were rotated: renumbering positions
+    /// re-rotates them with it.
+    public let ropeBase: Double
+    public let ropePairing: RoPEPairing
 
-    public init(batch: Int, kvHeads: Int, headDim: Int) {
+    public init(batch: Int, kvHeads: Int, headDim: Int, ropeBase: Double = 10000, ropePairing: RoPEPairing = .halfSplit) {
         precondition(batch >= 1 && kvHeads >= 1 && headDim >= 1, "policy cache for batch \(batch), \(kvHeads) kv heads of \(headDim)")
         self.batch = batch
         self.kvHeads = kvHeads
         self.headDim = headDim
+        self.ropeBase = ropeBase
+        self.ropePairing = ropePairing
         stores = Array(repeating: Array(repeating: HeadStore(), count: kvHeads), count: batch)
         recentQueries = Array(repeating: [], count: batch)
     }
@@ -81,7 +87,7 @@ public final class PolicyKVCache: SoftmaxFamilyCache {
             let valid = Variant.allCases.filter { $0.referenceFamily == .softmax && $0.cacheGrowth == .perToken }.map(\.rawValue)
             throw CachePolicyError("cache policies apply to softmax attention over the whole context; \(attention.variant.rawValue) is not (valid: \(valid.joined(separator: ", ")))")
         }
-        self.init(batch: batch, kvHeads: c.numKVHeads, headDim: c.headDim)
+        self.init(batch: batch, kvHeads: c.numKVHeads, headDim: c.headDim, ropeBase: c.ropeTheta, ropePairing: c.ropePairing)
     }
 
     /// Float32 keys and values of the full-precision entries, plus what the quantised ones take.
@@ -163,6 +169,34 @@ public final class PolicyKVCache: SoftmaxFamilyCache {
                 stores[b][g].keep(kept, headDim: headDim)
             }
         }
+    }
+
+    /// Gives the kept entries the positions of their places in the cache, 0 ..< n, as
+    /// StreamingLLM does (§3.2 of the paper: positions within the cache, not in the text):
+    /// each stored key, rotated at its original position p, is rotated on by j − p (RoPE's
+    /// rotations compose), and the cache's length becomes n, so the tokens that follow take
+    /// positions n, n + 1, … (the mechanism rotates new queries and keys from `length`).
+    /// Every store must hold the same number of entries; the recent queries, whose
+    /// positions no longer exist, are forgotten.
+    public func renumberPositions() {
+        let n = stores[0][0].count
+        precondition(stores.joined().allSatisfy { $0.count == n }, "renumbering needs the same number of entries in every store")
+        precondition(stores.joined().allSatisfy { $0.quantisedEntries == 0 }, "renumber before quantising")
+        let d = headDim
+        for b in 0..<batch {
+            for g in 0..<kvHeads {
+                var s = stores[b][g]
+                for j in 0..<n where s.positions[j] != j {
+                    let key = Tensor(shape: [1, 1, 1, d], data: Array(s.keys[(j * d)..<((j + 1) * d)]))
+                    let moved = key.rope(positionOffset: j - s.positions[j], base: ropeBase, pairing: ropePairing)
+                    s.keys.replaceSubrange((j * d)..<((j + 1) * d), with: moved.data)
+                    s.positions[j] = j
+                }
+                stores[b][g] = s
+            }
+            recentQueries[b] = []
+        }
+        length = n
     }
 
     /// Random entries for positions 0..<n in every store, statistics cleared (benchmarks).

@@ -1,8 +1,9 @@
 // StreamingLLM (Xiao et al. 2023, "Efficient Streaming Language Models with Attention
 // Sinks"): keep the first s tokens, which soak up attention whatever their content (the
 // sinks, s = 4 in the paper), and the most recent ones; drop the middle. Here keys keep
-// their original positions (RoPE applied when they were stored); the paper's variant
-// that renumbers positions within the cache is not built yet.
+// their original positions (RoPE applied when they were stored), the common shortcut;
+// `streaming-renumbered` (StreamingLLMRenumbered.swift) gives them their places in the
+// cache, as the paper does.
 
 enum StreamingLLM: CachePolicyDescriptor {
     static let summary = "first s tokens (attention sinks) and the most recent ones (Xiao et al. 2023)"

@@ -63,7 +63,7 @@ public struct PolicyEvaluation: Sendable {
                     result.firstTokenAttention[l][g] += mass / Double((c - 1) * perKV) / Double(set.batch)
                 }
             }
-            for cache in caches { policy.descriptor.compress(cache, settings: settings) }
+            for (l, cache) in caches.enumerated() { policy.descriptor.compress(cache, settings: settings, layer: l, of: caches.count) }
             result.compressedBytes += caches.reduce(0) { $0 + $1.bytes }
             let logits = model.step(ids: questions, batch: n, length: t - c, caches: caches)  // [n, T − c, V]
             let scored = Tasks.accuracy(predictions: argmaxRows(logits.reshaped([n * (t - c), -1])), targets: targets)

@@ -42,7 +42,7 @@ struct CachePolicyTests {
         let caches = try m.blocks.map { try PolicyKVCache(for: $0.attention, batch: batch) }
         let rows = (0..<batch).map { Array(ids[($0 * length)..<(($0 + 1) * length)]) }
         _ = m.step(ids: rows.flatMap { $0[..<context] }, batch: batch, length: context, caches: caches)
-        for c in caches { policy.descriptor.compress(c, settings: settings) }
+        for (l, c) in caches.enumerated() { policy.descriptor.compress(c, settings: settings, layer: l, of: caches.count) }
         let out = m.step(ids: rows.flatMap { $0[context...] }, batch: batch, length: length - context, caches: caches)
         return (out.data, caches)
     }
@@ -68,7 +68,7 @@ struct CachePolicyTests {
 
     /// After eviction, the next query attends over exactly the kept entries and itself:
     /// recomputed here with plain loops from the kept keys and values.
-    @Test(arguments: [CachePolicy.streaming, .recent, .h2o, .tova, .snapkv])
+    @Test(arguments: [CachePolicy.streaming, .streamingRenumbered, .recent, .h2o, .tova, .snapkv, .pyramidkv])
     func afterEvictionAttentionUsesExactlyTheKeptEntries(policy: CachePolicy) throws {
         let d = 4, g = 2, h = 4
         var rng = Xoshiro256StarStar(seed: 3)
@@ -178,6 +178,68 @@ struct CachePolicyTests {
         let best = (0..<6).sorted { scores[$0] > scores[$1] }.prefix(2).sorted()
         SnapKV.compress(cache, settings: settings)
         #expect(cache.stores[0][0].positions == Array(best) + [6, 7])
+    }
+
+    @Test func pyramidBudgetsFallLinearlyWithDepthAndKeepTheAverage() {
+        let share = PyramidKV.layerShare
+        // Two layers, average 2 of 6: the last layer 2/20, the first 4 − 0.1.
+        #expect(share(0, 2, 2, 6, 20) == 4 && share(1, 2, 2, 6, 20) == 0)
+        // Four layers, average 10 of 100: 19.5, 13.2, 6.8, 0.5, on a line, the sum 4 × 10 within rounding.
+        let four = (0..<4).map { share($0, 4, 10, 100, 20) }
+        #expect(four == [20, 13, 7, 1], "\(four)")
+        // The first layer cannot keep more than it has: it keeps all 6, the last 2·5 − 6.
+        #expect(share(0, 2, 5, 6, 20) == 6 && share(1, 2, 5, 6, 20) == 4)
+        // β = 1 and one layer: the uniform share.
+        #expect((0..<3).map { share($0, 3, 5, 50, 1) } == [5, 5, 5])
+        #expect(share(0, 1, 5, 50, 20) == 5)
+    }
+
+    /// Each layer keeps its window and the best of SnapKV's pooled scores for its share;
+    /// the layers together hold about what SnapKV would at the same ratio.
+    @Test func pyramidKVSelectsBySnapKVScoresWithTheLayersBudget() throws {
+        let m = try model(.gqa), x = ids(batch: 2, length: 40)
+        var settings = CachePolicySettings(ratio: 0.5)
+        settings.observationWindow = 4
+        let caches = try m.blocks.map { try PolicyKVCache(for: $0.attention, batch: 2) }
+        let rows = (0..<2).map { Array(x[($0 * 40)..<(($0 + 1) * 40)]) }
+        _ = m.step(ids: rows.flatMap { $0[..<32] }, batch: 2, length: 32, caches: caches)
+        for (l, cache) in caches.enumerated() {
+            let expectedCount = 4 + PyramidKV.layerShare(layer: l, of: 2, share: 12, selectable: 28, beta: 20)
+            let expected = (0..<2).map { b in (0..<cache.kvHeads).map { g -> [Int] in
+                let scores = SnapKV.scores(cache, sequence: b, kvHead: g, window: 4, kernel: 5)
+                return Array((0..<32).sorted { scores[$0] != scores[$1] ? scores[$0] > scores[$1] : $0 < $1 }.prefix(expectedCount)).sorted()
+            } }
+            PyramidKV.compress(cache, settings: settings, layer: l, of: 2)
+            #expect(cache.stores.map { $0.map(\.positions) } == expected, "layer \(l)")
+        }
+        #expect(caches.map { $0.stores[0][0].count } == [27, 5], "shares 23.4 and 0.6 around SnapKV's 12, plus the window of 4")
+    }
+
+    /// StreamingLLM's own positions: after eviction each kept key is the key its raw
+    /// projection would have been at its place in the cache, and the cache continues from
+    /// there (the next token's position is the number of entries kept).
+    @Test func renumberingGivesKeptKeysTheirPlacesInTheCache() throws {
+        let d = 8, n = 12
+        var rng = Xoshiro256StarStar(seed: 9)
+        let raw = (0..<(n * d)).map { _ in rng.nextNormal() }
+        func rotated(_ j: Int, at position: Int) -> [Float] {
+            Tensor(shape: [1, 1, 1, d], data: Array(raw[(j * d)..<((j + 1) * d)])).rope(positionOffset: position, base: 10000, pairing: .interleaved).data
+        }
+        let cache = PolicyKVCache(batch: 1, kvHeads: 1, headDim: d, ropeBase: 10000, ropePairing: .interleaved)
+        var out = [Float](repeating: 0, count: n * d)
+        cache.attend(sequence: 0, queries: (0..<(n * d)).map { _ in rng.nextNormal() }, keys: (0..<n).flatMap { rotated($0, at: $0) },
+                     values: (0..<(n * d)).map { _ in rng.nextNormal() }, newTokens: n, heads: 1, output: &out, scale: 0.5)
+        cache.advance(by: n)
+        let settings = CachePolicySettings(ratio: 0.5)
+        StreamingLLMRenumbered.compress(cache, settings: settings)
+        let kept = StreamingLLM.kept(count: n, budget: 6, sinks: 4)
+        #expect(kept == [0, 1, 2, 3, 10, 11])
+        let s = cache.stores[0][0]
+        #expect(s.positions == Array(0..<6) && cache.length == 6)
+        for (i, j) in kept.enumerated() {
+            let c = compareClose("key \(j) at \(i)", rotated(j, at: i), Array(s.keys[(i * d)..<((i + 1) * d)]), atol: 1e-5)
+            #expect(c.ok, "\(c)")
+        }
     }
 
     @Test func tovaKeepsTheSamePositionsInEveryKVHead() throws {

@@ -75,7 +75,7 @@ struct PolicyEvaluationTests {
         func load(_ s: [String: Any]) throws { _ = try ExperimentSpec.load(path: try dir.write("policies.json", try json(s))) }
         try load(spec(set: [:]))
         #expect(try CachePolicyExperiment.settings(try ExperimentSpec.load(path: dir.file("policies.json")).runs(profile: .smoke)[0]).count
-                == 1 + 5 + 1 + 1, "full, 5 eviction policies at one ratio, int8 at 8, kivi at 2")
+                == 1 + 7 + 1 + 1, "full, 7 eviction policies at one ratio, int8 at 8, kivi at 2")
         expectBadInput(["unknown policy 'lru'", "valid: all, full"]) { try load(spec(set: ["policies": "h2o lru"])) }
         expectBadInput(["ratios: '1'", "(0, 1)"]) { try load(spec(set: ["ratios": "0.5 1"])) }
         expectBadInput(["bit_widths [3]", "int8", "valid: [8]"]) { try load(spec(set: ["bit_widths": "3"])) }
