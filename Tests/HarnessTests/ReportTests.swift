@@ -54,3 +54,38 @@ import Testing
         }
     }
 }
+
+/// The cache-policies section's claim, checked on hand-made results: it holds when no layer
+/// and kv head gives the first context token more than twice even attention over each
+/// prefix (0.245 for MQAR's 8-token context), and fails on one that does.
+@Suite struct CachePoliciesClaim {
+    func results(firstTokenAttention: [Double]) throws -> ResultsFile {
+        let dir = try TempDir("policies-claim")
+        let header = "experiment,profile,variant,seq_len,kv_pairs,d_model,seed,policy,ratio,bits,layer,kv_head,metric,value"
+        var lines = [header]
+        for v in ["mha", "gqa"] {
+            lines.append("cache-policies,quick,\(v),64,4,128,0,full,0,,,,accuracy,0.99")
+            lines.append("cache-policies,quick,\(v),64,4,128,0,full,0,,,,cache_bytes_per_context_token,2048")
+            lines.append("cache-policies,quick,\(v),64,4,128,0,full,0,,,,kept_fraction,1")
+            for (i, mass) in firstTokenAttention.enumerated() {
+                lines.append("cache-policies,quick,\(v),64,4,128,0,,,,\(i / 2),\(i % 2),first_token_attention,\(mass)")
+            }
+        }
+        _ = try dir.write("results/cache-policies.csv", lines.joined(separator: "\n") + "\n")
+        return try ResultsFile.load(results: dir.file("results"), experiment: "cache-policies")
+    }
+
+    func claim(_ f: ResultsFile) throws -> Claim {
+        var generator = ReportGenerator(results: "", output: "")
+        try generator.cachePolicies(f)
+        return try #require(generator.claims.first { $0.id == ClaimID.policiesNoFirstTokenSink.rawValue })
+    }
+
+    @Test func holdsWithoutASinkAndFailsWithOne() throws {
+        let even = ((1...8).reduce(0.0) { $0 + 1 / Double($1) } - 1) / 7
+        #expect(try claim(results(firstTokenAttention: [0.2, 0.19, 0.25, even * 1.99])).holds)
+        let sink = try claim(results(firstTokenAttention: [0.2, 0.19, 0.25, even * 2.01]))
+        #expect(!sink.holds && sink.evidence.contains("largest first-token attention"))
+        #expect(try !claim(results(firstTokenAttention: [])).holds, "no attention measured: nothing to claim")
+    }
+}
