@@ -31,8 +31,8 @@ struct LearningRateChoiceTests {
         #expect(LearningRateChoice.choose([]) == nil)
     }
 
-    private func gridSpec(seeds: [Int] = [0, 1, 2], grid: [Any] = [0.003, 0.01]) throws -> (TempDir, ExperimentSpec) {
-        var spec = trainSpec(variants: ["mha", "linear"], seeds: seeds)
+    private func gridSpec(seeds: [Int] = [0, 1, 2], grid: [Any] = [0.003, 0.01], set: [String: Any] = [:]) throws -> (TempDir, ExperimentSpec) {
+        var spec = trainSpec(variants: ["mha", "linear"], seeds: seeds, set: set)
         var profiles = spec["profiles"] as! [String: Any]
         var smoke = profiles["smoke"] as! [String: Any]
         smoke["lr_grid"] = grid
@@ -159,18 +159,7 @@ struct LearningRateChoiceTests {
     }
 
     @Test func aGridRunStopsWhereARivalHasWonAndTheChoiceIsUnchanged() throws {
-        var raw = trainSpec(variants: ["mha", "linear"], seeds: [0, 1])
-        var profiles = raw["profiles"] as! [String: Any]
-        var smoke = profiles["smoke"] as! [String: Any]
-        smoke["lr_grid"] = [0.003, 0.01]
-        smoke["set"] = ["steps": 6, "eval_every": 1, "target_accuracy": 0.99]
-        profiles["smoke"] = smoke
-        raw["profiles"] = profiles
-        var base = raw["base"] as! [String: Any]
-        base["lr"] = nil
-        raw["base"] = base
-        let dir = try TempDir("outpaced")
-        let spec = try ExperimentSpec.load(path: try dir.write("tiny-train.json", try json(raw)))
+        let (dir, spec) = try gridSpec(seeds: [0, 1], set: ["steps": 6, "eval_every": 1])
         let store = ShardStore(results: dir.file("results"))
         let runs = try spec.runs(profile: .smoke)
         let mha = runs.filter { $0.variant == "mha" }
