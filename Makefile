@@ -223,6 +223,7 @@ bench: release
 	$(BENCH_BIN) matmul --out $(BENCH_DIR)/matmul.csv
 	$(BENCH_BIN) attention --out $(BENCH_DIR)/attention.csv
 	$(BENCH_BIN) train --out $(BENCH_DIR)/train.csv
+	$(BENCH_BIN) policy-decode --out $(BENCH_DIR)/policy-decode.csv
 
 # --- PyTorch peer (not part of test or CI): torch from PyPI in .venv-peers (about 5 GB with
 # the CUDA wheels that `import torch` needs even on CPU), then AttnLab and torch side by side,

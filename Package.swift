@@ -73,7 +73,7 @@ let package = Package(
         // libFuzzer targets for the readers of untrusted files; a fuzzer only when built with
         // -sanitize=fuzzer and -DATTNLAB_FUZZ (see scripts/fuzz.sh, docs/reliability.md).
         .executableTarget(name: "attnlab-fuzz", dependencies: ["TensorCore", "Attention", "Harness"]),
-        .executableTarget(name: "attnlab-bench", dependencies: ["TensorCore", "CBLAS", "Attention", "Models", "Tasks", "Training", "Harness", "CPUCheck"], exclude: ["README.md"], swiftSettings: hotSettings),
+        .executableTarget(name: "attnlab-bench", dependencies: ["TensorCore", "CBLAS", "Attention", "CachePolicies", "Models", "Tasks", "Training", "Harness", "CPUCheck"], exclude: ["README.md"], swiftSettings: hotSettings),
         .target(name: "TestSupport", dependencies: ["TensorCore"], path: "Tests/TestSupport", exclude: ["README.md"]),
         .testTarget(name: "TensorCoreTests", dependencies: ["TensorCore", "TestSupport", "CPUCheck"]),
         .testTarget(name: "NNTests", dependencies: ["NN", "TensorCore", "TestSupport"]),

@@ -418,3 +418,39 @@ enum DecodeKernel {
         }
     }
 }
+
+/// The Float32 decode kernel on caller-held rows: keys and values [n, G, D], one query
+/// token q [H, D] → out [H, D], with `workers` threads. The baseline another cache layout's
+/// kernel is timed against in the same run (attnlab-bench policy-decode); and its inner
+/// step, `fold`, for kernels that produce Float32 rows a tile at a time (a quantised cache
+/// restoring them as it reads).
+public enum FloatDecode {
+    /// Rows per tile that `fold` takes in one online-softmax step.
+    public static let chunk = DecodeKernel.chunk
+
+    /// Folds `count` rows of keys and values (row i at keys + i·ld, values + i·ld; kv head
+    /// g at column g·D) into a running state per head h: max m[h], sum l[h] and
+    /// acc[h·D ..< (h+1)·D] (start from −∞, 0, 0; the result is acc[h] / l[h]). `qs` is the
+    /// query already multiplied by the score scale; `scores` holds heads · chunk floats.
+    @inline(__always)
+    public static func fold(scaledQuery qs: UnsafePointer<Float>, heads: Int, kvHeads: Int, headDim d: Int,
+                            keys: UnsafePointer<Float>, values: UnsafePointer<Float>, count: Int, ld: Int,
+                            max m: UnsafeMutablePointer<Float>, sum l: UnsafeMutablePointer<Float>,
+                            acc: UnsafeMutablePointer<Float>, scores: UnsafeMutablePointer<Float>) {
+        DecodeKernel.range(qs: qs, heads: heads, kvHeads: kvHeads, dk: d, dv: d, k: keys, v: values, count: count,
+                           ldk: ld, ldv: ld, m: m, l: l, acc: acc, scores: scores)
+    }
+
+    public static func attend(query q: UnsafePointer<Float>, heads: Int, kvHeads: Int, headDim d: Int,
+                              keys: UnsafePointer<Float>, values: UnsafePointer<Float>, tokens n: Int, scale: Float,
+                              out: UnsafeMutablePointer<Float>, workers: Int = 1, scratch: inout [Float]) {
+        precondition(heads >= kvHeads && heads % kvHeads == 0 && n >= 1, "decode of \(heads) heads over \(kvHeads) kv heads, \(n) keys")
+        let needed = DecodeKernel.workspaceCount(heads: heads, keyDim: d, valueDim: d, workers: workers)
+        if scratch.count < needed { scratch = [Float](repeating: 0, count: needed) }
+        let segments = KVSegments(KVSegment(k: keys, v: values, count: n))
+        scratch.withUnsafeMutableBufferPointer { s in
+            DecodeKernel.attend(q: q, heads: heads, kvHeads: kvHeads, keyDim: d, valueDim: d, segments: segments,
+                                ldk: kvHeads * d, ldv: kvHeads * d, scale: scale, out: out, workspace: s.baseAddress!, workers: workers)
+        }
+    }
+}

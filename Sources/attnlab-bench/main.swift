@@ -13,6 +13,7 @@ import TensorCore
 
 enum Benchmark: String, CaseIterable {
     case machine, matmul, attention, train
+    case policyDecode = "policy-decode"
 
     var summary: String {
         switch self {
@@ -20,6 +21,7 @@ enum Benchmark: String, CaseIterable {
         case .matmul: return "Tensor.matmul against direct cblas_sgemm/sgemv calls"
         case .attention: return "prefill and decode time of every mechanism against context length"
         case .train: return "training tokens/s of the reference tiny model per mechanism"
+        case .policyDecode: return "decode time over an int8 cache (dequantised in the kernel) against Float32"
         }
     }
 
@@ -29,6 +31,7 @@ enum Benchmark: String, CaseIterable {
         case .matmul: return MatmulBench.usage
         case .attention: return AttentionBench.usage
         case .train: return TrainBench.usage
+        case .policyDecode: return PolicyDecodeBench.usage
         }
     }
 
@@ -38,6 +41,7 @@ enum Benchmark: String, CaseIterable {
         case .matmul: try MatmulBench.run(arguments)
         case .attention: try AttentionBench.run(arguments)
         case .train: try TrainBench.run(arguments)
+        case .policyDecode: try PolicyDecodeBench.run(arguments)
         }
     }
 }

@@ -6,6 +6,7 @@
 // table) and the numbers the prose cites.
 
 import CachePolicies
+import TensorCore
 import Foundation
 
 extension ReportGenerator {
@@ -76,10 +77,37 @@ extension ReportGenerator {
         let allMass = f.rows("first_token_attention", cell).map(\.value)
         claim(.policiesNoFirstTokenSink, !allMass.isEmpty && allMass.allSatisfy { $0 <= 2 * (harmonic - 1) / (c - 1) },
               "largest first-token attention \(allMass.max() ?? .nan), even attention \((harmonic - 1) / (c - 1))")
+        try policyDecode()
         for v in Self.variants {
             let trained = f.rows("trained_accuracy", cell.merging(["variant": v]) { $1 }).map(\.value)
             numbers.add("PoliciesTrained" + macroWord(v), trained.isEmpty ? .nan : trained.reduce(0, +) / Double(trained.count) * 100,
                         decimals: 1, "\(v) test accuracy % of the trained models the policies start from")
+        }
+    }
+
+    /// Decode over the int8 cache against Float32 (results/bench/policy-decode.csv, `make
+    /// bench`): at the longest context measured, per kv-head grouping, the time ratio of one
+    /// run and the int8 kernel's GB/s. Missing file: "n/a".
+    mutating func policyDecode() throws {
+        let path = "\(bench)/policy-decode.csv"
+        let groupings = ["mha", "gqa", "mqa"]
+        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
+            numbers.add("PolicyDecodeContext", "n/a", "no results/bench/policy-decode.csv")
+            for v in groupings { numbers.add("PolicyDecodeRatio" + macroWord(v), "n/a", "no results/bench/policy-decode.csv") }
+            return
+        }
+        let table: (header: [String], rows: [[String]])
+        do { table = try CSVTable.parse(text) } catch { throw HarnessError.failed("report: \(path): \(error)") }
+        let col = Dictionary(uniqueKeysWithValues: table.header.enumerated().map { ($1, $0) })
+        guard let variant = col["variant"], let tokens = col["tokens"], let metric = col["metric"], let value = col["value"] else {
+            throw HarnessError.failed("report: \(path) lacks variant/tokens/metric/value columns")
+        }
+        guard let longest = table.rows.compactMap({ Int($0[tokens]) }).max() else { throw HarnessError.failed("report: \(path) has no rows") }
+        numbers.add("PolicyDecodeContext", Double(longest), decimals: 0, "context of the int8 decode comparison")
+        for v in groupings {
+            let ratio = table.rows.first { $0[variant] == v && Int($0[tokens]) == longest && $0[metric] == "time_ratio_to_float32" }
+                .flatMap { Double($0[value]) } ?? .nan
+            numbers.add("PolicyDecodeRatio" + macroWord(v), ratio, decimals: 2, "\(v) int8 / Float32 decode time at \(longest) tokens")
         }
     }
 }
