@@ -8,7 +8,7 @@
 
 enum StreamingLLMRenumbered: CachePolicyDescriptor {
     static let summary = "StreamingLLM with positions assigned within the cache, as in the paper (Xiao et al. 2023)"
-    static let displayName = "StreamingLLM (cache positions)"
+    static let displayName = "StreamingLLM (renumbered)"
     static let kind = CachePolicyKind.eviction
 
     static func compress(_ cache: PolicyKVCache, settings: CachePolicySettings) {

@@ -13,7 +13,7 @@ present = ""
 do for [s in SERIES] { if (int(system(sprintf("awk -F, 'NR > 1 && $1 == \"%s\"' '%s' | wc -l", s, f))) > 0) { present = present." ".s } }
 n = words(present)
 
-set multiplot layout 1,n margins 0.09,0.76,0.14,0.9 spacing 0.07,0
+set multiplot layout 1,n margins 0.09,0.71,0.14,0.9 spacing 0.07,0
 set yrange [-0.03:1.03]
 set xrange [-0.03:1]
 set format y "%.1f"

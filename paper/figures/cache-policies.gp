@@ -17,7 +17,7 @@ n = words(present)
 stats f using "bytes" nooutput   # one x range for every panel, so mechanisms compare
 xlo = STATS_min / 1.3; xhi = STATS_max * 1.3
 
-set multiplot layout 1,n margins 0.09,0.76,0.14,0.9 spacing 0.07,0
+set multiplot layout 1,n margins 0.09,0.71,0.14,0.9 spacing 0.07,0
 set yrange [-0.03:1.03]
 set format y "%.1f"
 set logscale x 2

@@ -48,6 +48,8 @@ struct Series: Equatable {
         PlotStyle(color: "#D55E00", pointType: 7), PlotStyle(color: "#009E73", pointType: 9),
         PlotStyle(color: "#CC79A7", pointType: 11), PlotStyle(color: "#E69F00", pointType: 13),
         PlotStyle(color: "#56B4E9", pointType: 15), PlotStyle(color: "#882255", pointType: 4),
+        PlotStyle(color: "#117733", pointType: 6), PlotStyle(color: "#332288", pointType: 8),
+        PlotStyle(color: "#999933", pointType: 10), PlotStyle(color: "#AA4499", pointType: 12),
     ]
 
     /// The look of anything that is not a mechanism (bars of published models).
