@@ -61,14 +61,14 @@ DATA_curves          := $(GEN)/mqar-curves.csv
 DATA_copying         := $(GEN)/copying-points.csv $(GEN)/selective-copying-points.csv
 DATA_throughput      := $(CSV_DIR)/throughput.csv
 DATA_perf            := $(GEN)/perf.csv
-DATA_cache-policies  := $(GEN)/cache-policies.csv
+DATA_cache-policies  := $(GEN)/cache-policies.csv $(GEN)/cache-policies-frontier.csv
 DATA_cache-policies-ratio := $(GEN)/cache-policies.csv
 # The headline figures shown in README.md (PNG, committed).
 README_FIGURES := kv-models decode mqar recall-vs-cache passkey perf
 
 GENERATED    := numbers.tex series.gp kv-models.tex table1.tex summary.tex mqar.tex mqar-steps.tex mqar-points.csv mqar-curves.csv needle.tex needle-points.csv needle-distance.csv rvc-points.csv copying-points.csv selective-copying-points.csv copying.tex selective-copying.tex runtime.tex \
                 summary.md kv-models.md runtime.md peers.md prefill-slopes.csv perf.csv peers.tex perf.tex perf.md \
-                cache-policies.csv cache-policies.tex
+                cache-policies.csv cache-policies.tex cache-policies-frontier.csv
 
 .PHONY: all test build release experiments report figures readme bench bench-peers deps deps-all clean help \
         check-extension check-pipeline check-clusters test-release test-asan test-tsan fuzz fuzz-smoke $(addprefix run-,$(EXPERIMENTS))
@@ -161,7 +161,7 @@ report: $(REPORT) readme
 	$(call where,report: $(REPORT))
 
 # One run of the generator writes all of them (a grouped target, GNU make 4.3).
-$(addprefix $(GEN)/,$(GENERATED)) &: $(CSVS) $(wildcard $(BENCH_DIR)/machine.csv $(BENCH_DIR)/peers.csv) $(BIN)
+$(addprefix $(GEN)/,$(GENERATED)) &: $(CSVS) $(wildcard $(BENCH_DIR)/machine.csv $(BENCH_DIR)/peers.csv $(BENCH_DIR)/policy-decode.csv) $(BIN)
 	@mkdir -p $(GEN)
 	$(BIN) report --results $(CSV_DIR) --bench $(BENCH_DIR) --out $(GEN) $(CLAIMS)
 

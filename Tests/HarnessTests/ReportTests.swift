@@ -59,7 +59,8 @@ import Testing
 /// and kv head gives the first context token more than twice even attention over each
 /// prefix (0.245 for MQAR's 8-token context), and fails on one that does.
 @Suite struct CachePoliciesClaim {
-    func results(firstTokenAttention: [Double]) throws -> ResultsFile {
+    /// The cache-policies results, and an empty recall-vs-cache file (no architectures drawn).
+    func results(firstTokenAttention: [Double]) throws -> (ResultsFile, ResultsFile) {
         let dir = try TempDir("policies-claim")
         let header = "experiment,profile,variant,seq_len,kv_pairs,d_model,seed,policy,ratio,bits,layer,kv_head,metric,value"
         var lines = [header]
@@ -72,12 +73,14 @@ import Testing
             }
         }
         _ = try dir.write("results/cache-policies.csv", lines.joined(separator: "\n") + "\n")
-        return try ResultsFile.load(results: dir.file("results"), experiment: "cache-policies")
+        _ = try dir.write("results/recall-vs-cache.csv", "experiment,profile,variant,seq_len,kv_pairs,vocab,seed,metric,value\n")
+        return (try ResultsFile.load(results: dir.file("results"), experiment: "cache-policies"),
+                try ResultsFile.load(results: dir.file("results"), experiment: "recall-vs-cache"))
     }
 
-    func claim(_ f: ResultsFile) throws -> Claim {
+    func claim(_ files: (ResultsFile, ResultsFile)) throws -> Claim {
         var generator = ReportGenerator(results: "", output: "")
-        try generator.cachePolicies(f)
+        try generator.cachePolicies(files.0, architectures: files.1)
         return try #require(generator.claims.first { $0.id == ClaimID.policiesNoFirstTokenSink.rawValue })
     }
 

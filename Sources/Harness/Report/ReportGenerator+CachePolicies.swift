@@ -10,7 +10,7 @@ import TensorCore
 import Foundation
 
 extension ReportGenerator {
-    mutating func cachePolicies(_ f: ResultsFile) throws {
+    mutating func cachePolicies(_ f: ResultsFile, architectures: ResultsFile) throws {
         let all = f.rows("accuracy")
         guard let seqLen = all.compactMap({ $0.int("seq_len") }).max() else {
             throw HarnessError.failed("report: cache-policies has no accuracy rows")
@@ -78,6 +78,7 @@ extension ReportGenerator {
         claim(.policiesNoFirstTokenSink, !allMass.isEmpty && allMass.allSatisfy { $0 <= 2 * (harmonic - 1) / (c - 1) },
               "largest first-token attention \(allMass.max() ?? .nan), even attention \((harmonic - 1) / (c - 1))")
         try policyDecode()
+        architecturesOnPolicyAxis(architectures, cell: cell, vocab: rows[0]["vocab"])
         for v in Self.variants {
             let trained = f.rows("trained_accuracy", cell.merging(["variant": v]) { $1 }).map(\.value)
             numbers.add("PoliciesTrained" + macroWord(v), trained.isEmpty ? .nan : trained.reduce(0, +) / Double(trained.count) * 100,
@@ -109,5 +110,31 @@ extension ReportGenerator {
                 .flatMap { Double($0[value]) } ?? .nan
             numbers.add("PolicyDecodeRatio" + macroWord(v), ratio, decimals: 2, "\(v) int8 / Float32 decode time at \(longest) tokens")
         }
+    }
+
+    /// The other family on the policies' axis: recall-vs-cache's configurations (the
+    /// architectures and their knobs) as bytes per token, the state each keeps at the cell's
+    /// length divided by that length (for a cache that grows per token, exactly its bytes
+    /// per token; for a fixed state, the sliding window's or linear attention's, its cost
+    /// spread over the sequence), with their Pareto frontier. Drawn only when both
+    /// experiments ran the same MQAR cell (length, pairs, vocabulary).
+    mutating func architecturesOnPolicyAxis(_ a: ResultsFile, cell: [String: String], vocab: String) {
+        let header = "variant,knob,bytes,accuracy,frontier\n"
+        let first = a.rows("accuracy").first
+        let sameCell = first.map { $0["seq_len"] == cell["seq_len"] && $0["kv_pairs"] == cell["kv_pairs"] && $0["vocab"] == vocab } ?? false
+        guard sameCell, let seqLen = Double(cell["seq_len"] ?? "") else {
+            files["cache-policies-frontier.csv"] = header
+            numbers.add("PoliciesFrontierNote", " (Not drawn here: recall-vs-cache ran another cell.)", "why the policy figure lacks the architectures")
+            numbers.add("PoliciesFrontierProfile", a.profile, "profile of the recall-vs-cache results")
+            return
+        }
+        let entries = Self.recallCacheEntries(a)
+        var csv = header
+        for e in entries.sorted(by: { $0.bytes < $1.bytes }) {
+            csv += "\(e.variant),\(e.knob),\(e.bytes / seqLen),\(e.meanAccuracy),\(Self.dominated(e, in: entries) ? 0 : 1)\n"
+        }
+        files["cache-policies-frontier.csv"] = csv
+        numbers.add("PoliciesFrontierNote", "", "why the policy figure lacks the architectures (empty: it has them)")
+        numbers.add("PoliciesFrontierProfile", a.profile, "profile of the recall-vs-cache results drawn with the policies")
     }
 }

@@ -63,7 +63,7 @@ public struct ReportGenerator {
         try multikeyNeedle(loaded["multikey-needle"]!)
         try copying(loaded["copying"]!, loaded["selective-copying"]!)
         try throughput(loaded["throughput"]!)
-        try cachePolicies(loaded["cache-policies"]!)
+        try cachePolicies(loaded["cache-policies"]!, architectures: loaded["recall-vs-cache"]!)
         try summary(loaded)
         try performance(loaded)
 
