@@ -113,21 +113,22 @@ public final class MultiHeadLatentAttention: AttentionMechanism {
         precondition(x.rank == 3 && x.shape[2] == config.hiddenSize, "attention input must be [B, T, \(config.hiddenSize)], got \(x.shape)")
         let b = x.shape[0], t = x.shape[1], h = config.numHeads
         let q = queries(x)
-        let qC = q.slice(axis: 3, 0..<nope).permuted([0, 2, 1, 3])                                  // [B, H, T, d_nope]
-        let qR = rope(q.slice(axis: 3, nope..<(nope + ropeDim)), offset: 0)
-            .permuted([0, 2, 1, 3]).reshaped([b, 1, h * t, ropeDim])                                 // [B, 1, H·T, d_R]
+        let qC = q.slice(axis: 3, 0..<nope)                                                         // [B, T, H, d_nope]
+        let qR = rope(q.slice(axis: 3, nope..<(nope + ropeDim)), offset: 0)                         // [B, T, H, d_R]
         let a = kvAProjWithMQA(x)                                                                    // [B, T, d_c + d_R]
         let cKV = kvALayerNorm(a.slice(axis: 2, 0..<latent))                                         // [B, T, d_c]
-        let kR = rope(a.slice(axis: 2, latent..<(latent + ropeDim)).reshaped([b, t, 1, ropeDim]), offset: 0)
-            .permuted([0, 2, 1, 3])                                                                  // [B, 1, T, d_R]
+        let kR = rope(a.slice(axis: 2, latent..<(latent + ropeDim)).reshaped([b, t, 1, ropeDim]), offset: 0)  // [B, T, 1, d_R]
         let kv = kvBProj(cKV).reshaped([b, t, h, nope + valueDim])                                   // [B, T, H, d_nope + d_v]
-        let kC = kv.slice(axis: 3, 0..<nope).permuted([0, 2, 1, 3])                                  // [B, H, T, d_nope]
+        let kC = kv.slice(axis: 3, 0..<nope)                                                         // [B, T, H, d_nope]
         let v = kv.slice(axis: 3, nope..<(nope + valueDim)).permuted([0, 2, 1, 3])                   // [B, H, T, d_v]
-        let contentScores = Tensor.matmul(qC, kC, transposeB: true)                                  // [B, H, T, T]
-        let ropeScores = Tensor.matmul(qR, kR, transposeB: true).reshaped([b, h, t, t])              // shared k_R
-        let probs = ((contentScores + ropeScores) * scale).softmax(mask: .causalMask(t))
-        let o = Tensor.matmul(probs, v).permuted([0, 2, 1, 3]).reshaped([b, t, h * valueDim])        // [B, T, H·d_v]
-        return oProj(o)
+        // Head i's query is [q_C,i | q_R,i] and its key [k_C,i | k_R] (k_R shared, repeated per
+        // head; its gradient sums over the copies), so q·k = q_C·k_C + q_R·k_R, DeepSeek-V2's
+        // score, in one product: the fused causal op, which skips masked key blocks.
+        let queries = Tensor.concat([qC, qR], axis: 3).permuted([0, 2, 1, 3])                     // [B, H, T, d_nope + d_R]
+        let keys = Tensor.concat([kC, Tensor.concat(Array(repeating: kR, count: h), axis: 2)], axis: 3)
+            .permuted([0, 2, 1, 3])                                                                  // [B, H, T, d_nope + d_R]
+        let o = Tensor.causalAttention(q: queries, k: keys, v: v, scale: scale)                     // [B, H, T, d_v]
+        return oProj(o.permuted([0, 2, 1, 3]).reshaped([b, t, h * valueDim]))
     }
 
     public func makeCache(batch: Int, capacity: Int) -> AttentionCache {
