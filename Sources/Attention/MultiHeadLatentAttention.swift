@@ -136,6 +136,7 @@ public final class MultiHeadLatentAttention: AttentionMechanism {
     }
 
     public func step(_ x: Tensor, cache: AttentionCache) -> Tensor {
+        if let managed = cache as? SoftmaxFamilyCache { return stepManaged(x, cache: managed) }
         guard let cache = cache as? MLACache else {
             preconditionFailure("mla needs the cache made by its makeCache, got \(type(of: cache))")
         }
@@ -212,10 +213,27 @@ public final class MultiHeadLatentAttention: AttentionMechanism {
 
     /// Attends in the latent space: W_UK folded into the query, W_UV applied after.
     func attendAbsorbed(sequence bi: Int, t: Int, p0: Int, q: Tensor, qR: Tensor, cache: MLACache, out: Tensor) {
-        let h = config.numHeads, n = p0 + t, row = latent + ropeDim, dqk = nope + ropeDim
-        // q̃[t, H, d_c + d_R] = [W_UK,iᵀ q_C,i | q_R,i]
-        var absorbed = [Float](repeating: 0, count: t * h * row)
+        let h = config.numHeads, n = p0 + t, row = latent + ropeDim
+        let absorbed = absorbedQueries(sequence: bi, t: t, q: q, qR: qR)
         var latentOut = [Float](repeating: 0, count: t * h * latent)  // õ [t, H, d_c]
+        cache.withRows(sequence: bi) { latentRows in
+            absorbed.withUnsafeBufferPointer { pq in
+                latentOut.withUnsafeMutableBufferPointer { po in
+                    // One shared key/value head: keys the whole row, values its first d_c entries.
+                    SoftmaxKernel.attend(q: pq.baseAddress!, ldq: h * row, k: latentRows, ldk: row, v: latentRows, ldv: row,
+                                         out: po.baseAddress!, ldo: h * latent, t: t, p0: p0, firstKeyPosition: 0, keyCount: n,
+                                         heads: h, kvHeads: 1, keyDim: row, valueDim: latent, mask: .causal, scale: scale,
+                                         scratch: &cache.scratch)
+                }
+            }
+        }
+        latentOut.withUnsafeBufferPointer { upProjectValues(sequence: bi, t: t, latentOut: $0.baseAddress!, out: out) }
+    }
+
+    /// q̃ [t, H, d_c + d_R] = [W_UK,iᵀ q_C,i | q_R,i] for sequence bi's t new tokens.
+    func absorbedQueries(sequence bi: Int, t: Int, q: Tensor, qR: Tensor) -> [Float] {
+        let h = config.numHeads, row = latent + ropeDim, dqk = nope + ropeDim
+        var absorbed = [Float](repeating: 0, count: t * h * row)
         let w = kvBProj.weight  // [H·(d_nope + d_v), d_c]
         q.data.withUnsafeBufferPointer { pq in
             w.data.withUnsafeBufferPointer { pw in
@@ -235,29 +253,51 @@ public final class MultiHeadLatentAttention: AttentionMechanism {
                 for j in 0..<ropeDim { absorbed[(s * h + i) * row + latent + j] = qR.data[((bi * t + s) * h + i) * ropeDim + j] }
             }
         }
-        cache.withRows(sequence: bi) { latentRows in
-            absorbed.withUnsafeBufferPointer { pq in
-                latentOut.withUnsafeMutableBufferPointer { po in
-                    // One shared key/value head: keys the whole row, values its first d_c entries.
-                    SoftmaxKernel.attend(q: pq.baseAddress!, ldq: h * row, k: latentRows, ldk: row, v: latentRows, ldv: row,
-                                         out: po.baseAddress!, ldo: h * latent, t: t, p0: p0, firstKeyPosition: 0, keyCount: n,
-                                         heads: h, kvHeads: 1, keyDim: row, valueDim: latent, mask: .causal, scale: scale,
-                                         scratch: &cache.scratch)
+        return absorbed
+    }
+
+    /// o_i [t, d_v] = õ_i [t, d_c] · W_UV,iᵀ for sequence bi, õ [t, H, d_c] at `latentOut`.
+    func upProjectValues(sequence bi: Int, t: Int, latentOut: UnsafePointer<Float>, out: Tensor) {
+        let h = config.numHeads
+        kvBProj.weight.data.withUnsafeBufferPointer { pw in
+            out.data.withUnsafeMutableBufferPointer { po in
+                for i in 0..<h {
+                    BLAS.gemm(transA: false, transB: true, m: t, n: valueDim, k: latent,
+                              a: latentOut + i * latent, lda: h * latent,
+                              b: pw.baseAddress! + (i * (nope + valueDim) + nope) * latent, ldb: latent,
+                              c: po.baseAddress! + bi * t * h * valueDim + i * valueDim, ldc: h * valueDim)
                 }
             }
         }
-        // o_i[t, d_v] = õ_i [t, d_c] · W_UV,iᵀ
-        latentOut.withUnsafeBufferPointer { pl in
-            w.data.withUnsafeBufferPointer { pw in
-                out.data.withUnsafeMutableBufferPointer { po in
-                    for i in 0..<h {
-                        BLAS.gemm(transA: false, transB: true, m: t, n: valueDim, k: latent,
-                                  a: pl.baseAddress! + i * latent, lda: h * latent,
-                                  b: pw.baseAddress! + (i * (nope + valueDim) + nope) * latent, ldb: latent,
-                                  c: po.baseAddress! + bi * t * h * valueDim + i * valueDim, ldc: h * valueDim)
-                    }
-                }
+    }
+
+    /// One step through a cache that another component manages (a KV-cache policy's), in
+    /// the absorbed form: per token one shared key row [c_KV | k_R] and value c_KV, attended
+    /// by the queries [W_UK,iᵀ q_C,i | q_R,i]; the cache decides what it keeps.
+    func stepManaged(_ x: Tensor, cache: SoftmaxFamilyCache) -> Tensor {
+        precondition(x.rank == 3 && x.shape[0] == cache.batch && x.shape[2] == config.hiddenSize,
+                     "step input must be [\(cache.batch), T, \(config.hiddenSize)], got \(x.shape)")
+        return Autograd.inference {
+            let b = x.shape[0], t = x.shape[1], h = config.numHeads, p0 = cache.length, row = latent + ropeDim
+            let q = queries(x)                                                                       // [B, T, H, d_nope + d_R]
+            let qR = rope(q.slice(axis: 3, nope..<(nope + ropeDim)), offset: p0)                     // [B, T, H, d_R]
+            let a = kvAProjWithMQA(x)
+            let cKV = kvALayerNorm(a.slice(axis: 2, 0..<latent))                                     // [B, T, d_c]: the values
+            let kR = rope(a.slice(axis: 2, latent..<(latent + ropeDim)).reshaped([b, t, 1, ropeDim]), offset: p0)
+            let rows = Tensor.concat([cKV, kR.reshaped([b, t, ropeDim])], axis: 2)                    // [B, T, d_c + d_R]: the keys
+            let absorbed = (0..<b).flatMap { absorbedQueries(sequence: $0, t: t, q: q, qR: qR) }      // [B, T, H, d_c + d_R]
+            precondition(absorbed.count == b * t * h * row)
+            var latentOut = [Float](repeating: 0, count: b * t * h * latent)                         // [B, T, H·d_c]
+            for bi in 0..<b {
+                cache.attend(sequence: bi, queries: absorbed, keys: rows.data, values: cKV.data, newTokens: t,
+                             heads: h, output: &latentOut, scale: scale)
             }
+            cache.advance(by: t)
+            let o = Tensor.zeros([b, t, h * valueDim])
+            latentOut.withUnsafeBufferPointer { pl in
+                for bi in 0..<b { upProjectValues(sequence: bi, t: t, latentOut: pl.baseAddress! + bi * t * h * latent, out: o) }
+            }
+            return oProj(o)
         }
     }
 

@@ -4,9 +4,9 @@
 // compiler checks: a new policy is one file with a `CachePolicyDescriptor`, a case here
 // and its line in `descriptor`; the CLI and the evaluation pick it up from `allCases`.
 //
-// A policy composes with the softmax mechanisms that keep every token (MHA, GQA, MQA; a
-// sliding window already decides what to keep): it manages a `PolicyKVCache` in place of
-// the mechanism's own cache, and is
+// A policy composes with the mechanisms whose cache keeps every token (MHA, GQA, MQA, and
+// MLA's latent cache where the method applies; a sliding window already decides what to
+// keep): it manages a `PolicyKVCache` in place of the mechanism's own cache, and is
 // applied once, at the boundary between a prompt's context and its questions (kvpress's
 // rule: the context is compressed, the questions are not, which keeps query-aware
 // methods honest).
@@ -97,6 +97,8 @@ public protocol CachePolicyDescriptor {
     static var kind: CachePolicyKind { get }
     /// The code widths a quantising policy supports (empty for the others).
     static var supportedBits: [Int] { get }
+    /// Why the policy cannot manage MLA's latent cache (nil: it can).
+    static var latentCacheRefusal: String? { get }
     /// Compresses one layer's cache at the context boundary.
     static func compress(_ cache: PolicyKVCache, settings: CachePolicySettings)
     /// Compresses layer `layer` (from 0, the input side) of `layers`; the same for every
@@ -106,6 +108,7 @@ public protocol CachePolicyDescriptor {
 
 extension CachePolicyDescriptor {
     public static var supportedBits: [Int] { [] }
+    public static var latentCacheRefusal: String? { nil }
     public static func compress(_ cache: PolicyKVCache, settings: CachePolicySettings, layer: Int, of layers: Int) {
         compress(cache, settings: settings)
     }
@@ -117,6 +120,11 @@ public struct CachePolicyError: Error, CustomStringConvertible {
 }
 
 extension CachePolicy {
+    /// Why the policy cannot manage a cache of `variant` (nil: it can).
+    public func refusal(for variant: Variant) -> String? {
+        variant.referenceFamily == .latent ? descriptor.latentCacheRefusal : nil
+    }
+
     /// Checks a policy and its settings, naming the bad value and the valid ones.
     public func validate(_ s: CachePolicySettings) throws {
         guard s.ratio >= 0 && s.ratio < 1 else {

@@ -11,6 +11,8 @@ enum KIVI: CachePolicyDescriptor {
     static let displayName = "KIVI"
     static let kind = CachePolicyKind.quantisation
     static let supportedBits = [2, 4]
+    static let latentCacheRefusal: String? =
+        "kivi does not apply to MLA's latent cache: KIVI quantises keys per channel and values per token, and MLA's cached row is both"
 
     /// Entries quantised of n: whole groups of G, leaving at least R at full precision.
     static func quantisedCount(_ n: Int, groupSize: Int, residual: Int) -> Int {
@@ -18,6 +20,7 @@ enum KIVI: CachePolicyDescriptor {
     }
 
     static func compress(_ cache: PolicyKVCache, settings: CachePolicySettings) {
+        precondition(!cache.valuesInKeys, latentCacheRefusal!)
         let d = cache.headDim, gs = settings.groupSize, bits = settings.bits
         for b in 0..<cache.batch {
             for g in 0..<cache.kvHeads {

@@ -16,7 +16,7 @@ enum TokenOmissionViaAttention: CachePolicyDescriptor {
             // Summed over kv heads: each store's lastAttention already sums its query heads.
             let scores = (0..<n).map { j in stores.reduce(0) { $0 + $1.lastAttention[j] } }
             let kept = topIndices(Array(0..<n), by: scores, count: settings.budget(of: n))
-            for g in 0..<cache.kvHeads { cache.stores[b][g].keep(kept, headDim: cache.headDim) }
+            for g in 0..<cache.kvHeads { cache.stores[b][g].keep(kept, keyDim: cache.headDim, valueDim: cache.valueDim) }
         }
     }
 }

@@ -1,5 +1,5 @@
-// Kind `cache-policies`: trains one model (a softmax-family mechanism with its whole
-// cache) on a task with a context and questions, then evaluates it on its own test set
+// Kind `cache-policies`: trains one model (a mechanism whose cache keeps every token:
+// MHA, GQA, MQA, MLA) on a task with a context and questions, then evaluates it on its own test set
 // under every policy setting of the run: each eviction policy at each ratio, each
 // quantising policy at each of its bit widths, and the full cache. Every setting gives
 // the accuracy and the bytes the compressed cache holds per context token (all layers),
@@ -25,10 +25,13 @@ enum CachePolicyExperiment {
             return text.split(separator: " ").map(String.init)
         }
         let policyWords = try list("policies")
-        let policies = policyWords == ["all"] ? CachePolicy.allCases : try policyWords.map { word -> CachePolicy in
+        let variant = try Variant.parse(run.variant)
+        // "all": every policy that applies to the mechanism's cache (KIVI not to MLA's latent).
+        let policies = policyWords == ["all"] ? CachePolicy.allCases.filter { $0.refusal(for: variant) == nil } : try policyWords.map { word -> CachePolicy in
             guard let p = CachePolicy(rawValue: word) else {
                 throw HarnessError.badInput("policies: unknown policy '\(word)'; valid: all, \(CachePolicy.allCases.map(\.rawValue).joined(separator: ", "))")
             }
+            if let why = p.refusal(for: variant) { throw HarnessError.badInput("policies: \(why)") }
             return p
         }
         let ratios = try list("ratios").map { word -> Double in

@@ -38,6 +38,7 @@ public struct PolicyEvaluation: Sendable {
     public static func run(model: TransformerLM, task: any ContextThenQuestions, set: TaskBatch, policy: CachePolicy,
                            settings: CachePolicySettings, chunk: Int = 64) throws -> PolicyEvaluation {
         try policy.validate(settings)
+        for block in model.blocks { if let why = policy.refusal(for: block.attention.variant) { throw CachePolicyError(why) } }
         let c = task.contextLength, t = set.length
         precondition(t == task.sequenceLength && c >= 1 && c < t, "context \(c) of \(t) positions")
         var result = PolicyEvaluation()

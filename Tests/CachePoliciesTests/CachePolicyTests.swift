@@ -54,7 +54,9 @@ struct CachePolicyTests {
         return (0..<batch).flatMap { b in all[((b * length + context) * v)..<((b + 1) * length * v)] }
     }
 
-    @Test(arguments: [Variant.mha, .gqa, .mqa])
+    /// MLA through a policy cache runs its absorbed form over the latent rows: the same
+    /// logits as its training forward.
+    @Test(arguments: [Variant.mha, .gqa, .mqa, .mla])
     func keepingEverythingEqualsTheForward(variant: Variant) throws {
         let m = try model(variant), x = ids(batch: 3, length: 12)
         let expected = forwardLogits(m, ids: x, batch: 3, length: 12, context: 7)
@@ -62,7 +64,45 @@ struct CachePolicyTests {
             let got = try logitsAfter(m, ids: x, batch: 3, length: 12, context: 7, policy: policy, settings: CachePolicySettings())
             let c = compareClose("\(variant) \(policy) ratio 0", expected, got.logits, atol: 2e-5, rtol: 1e-4)
             #expect(c.ok, "\(c)")
-            #expect(got.caches.allSatisfy { $0.bytes == 3 * $0.kvHeads * 12 * 2 * 4 * 4 }, "3 sequences, 12 tokens, K and V of 4 floats per kv head")
+            #expect(got.caches.allSatisfy { $0.bytes == 3 * $0.kvHeads * 12 * $0.floatsPerEntry * 4 }, "3 sequences, 12 tokens, Float32")
+        }
+        let entry = try #require(try logitsAfter(m, ids: x, batch: 1, length: 12, context: 7, policy: .full, settings: CachePolicySettings()).caches.first)
+        let a = m.blocks[0].attention.config
+        #expect(entry.floatsPerEntry == (variant == .mla ? a.kvLoraRank + a.qkRopeHeadDim : 2 * a.headDim),
+                "MLA holds its latent row once (value inside the key); the others a key and a value")
+    }
+
+    /// MLA's latent row quantised once at 8 bits serves as key and value; KIVI, which treats
+    /// keys and values differently, is refused for it with a reason.
+    @Test func mlaLatentCacheQuantisesItsRowOnceAndRefusesKIVI() throws {
+        let m = try model(.mla), x = ids(batch: 2, length: 12)
+        let r = try logitsAfter(m, ids: x, batch: 2, length: 12, context: 8, policy: .int8, settings: CachePolicySettings(bits: 8))
+        let c = m.blocks[0].attention.config, row = c.kvLoraRank + c.qkRopeHeadDim
+        for cache in r.caches {
+            let s = cache.stores[0][0]
+            for j in 0..<s.count { #expect(Array(s.values[(j * c.kvLoraRank)..<((j + 1) * c.kvLoraRank)]) == Array(s.keys[(j * row)..<(j * row + c.kvLoraRank)])) }
+            #expect(cache.bytes == 2 * (8 * (row + 8) + 4 * row * 4), "8 context rows at a byte per number plus a scale and zero; 4 question rows in Float32")
+        }
+        let forward = forwardLogits(m, ids: x, batch: 2, length: 12, context: 8)
+        #expect(compareClose("mla int8", forward, r.logits, atol: 0.05, rtol: 0.05).ok, "8 bits barely move the logits")
+        #expect(CachePolicy.kivi.refusal(for: .mla)?.contains("MLA's cached row is both") == true)
+        #expect(CachePolicy.allCases.filter { $0.refusal(for: .mla) != nil } == [.kivi])
+        #expect(CachePolicy.allCases.allSatisfy { $0.refusal(for: .mha) == nil })
+    }
+
+    /// MLA's RoPE lives in the last d_R columns of its row: renumbering rotates those only.
+    @Test func renumberingRotatesOnlyTheRoPEColumns() {
+        let d = 12, rope = 8..<12, n = 10
+        var rng = Xoshiro256StarStar(seed: 11)
+        let cache = PolicyKVCache(batch: 1, kvHeads: 1, headDim: d, valueDim: 8, valuesInKeys: true, ropeColumns: rope)
+        cache.synthesize(tokens: n, rng: &rng)
+        let before = cache.stores[0][0]
+        StreamingLLMRenumbered.compress(cache, settings: CachePolicySettings(ratio: 0.5))
+        let after = cache.stores[0][0], kept = StreamingLLM.kept(count: n, budget: 5, sinks: 4)
+        for (i, j) in kept.enumerated() {
+            #expect(Array(after.keys[(i * d)..<(i * d + 8)]) == Array(before.keys[(j * d)..<(j * d + 8)]), "latent part untouched")
+            let moved = Tensor(shape: [1, 1, 1, 4], data: Array(before.keys[(j * d + 8)..<(j * d + 12)])).rope(positionOffset: i - j).data
+            #expect(Array(after.keys[(i * d + 8)..<(i * d + 12)]) == moved)
         }
     }
 
@@ -298,10 +338,10 @@ struct CachePolicyTests {
             catch { #expect("\(error)".contains(mention), "\(error)") }
         }
         var rng = Xoshiro256StarStar(seed: 0)
-        for variant in [Variant.mla, .linear, .swa] {
+        for variant in [Variant.linear, .swa] {
             let layer = try variant.make(config: AttentionConfig(hiddenSize: 16, numHeads: 4, numKVHeads: 2, headDim: 4, slidingWindow: 4), rng: &rng)
             do { _ = try PolicyKVCache(for: layer, batch: 1); Issue.record("\(variant) accepted") }
-            catch { #expect("\(error)".contains("valid: mha, gqa, mqa"), "\(error)") }
+            catch { #expect("\(error)".contains("valid: mha, gqa, mqa, mla"), "\(error)") }
         }
     }
 }

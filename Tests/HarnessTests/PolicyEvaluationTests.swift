@@ -79,7 +79,12 @@ struct PolicyEvaluationTests {
         expectBadInput(["unknown policy 'lru'", "valid: all, full"]) { try load(spec(set: ["policies": "h2o lru"])) }
         expectBadInput(["ratios: '1'", "(0, 1)"]) { try load(spec(set: ["ratios": "0.5 1"])) }
         expectBadInput(["bit_widths [3]", "int8", "valid: [8]"]) { try load(spec(set: ["bit_widths": "3"])) }
-        expectBadInput(["mla", "valid: mha, gqa, mqa"]) { try load(spec(variants: ["mla"], set: [:])) }
+        expectBadInput(["linear", "valid: mha, gqa, mqa, mla"]) { try load(spec(variants: ["linear"], set: [:])) }
+        // MLA's latent cache takes every policy but KIVI: "all" leaves KIVI out, naming it is an error.
+        try load(spec(variants: ["mla"], set: [:]))
+        #expect(try CachePolicyExperiment.settings(try ExperimentSpec.load(path: dir.file("policies.json")).runs(profile: .smoke)[0])
+            .allSatisfy { $0.policy != .kivi })
+        expectBadInput(["kivi does not apply to MLA's latent cache"]) { try load(spec(variants: ["mla"], set: ["policies": "h2o kivi"])) }
         expectBadInput(["task copying has no context boundary"]) { try load(spec(set: ["task": "copying"])) }
     }
 
