@@ -62,14 +62,14 @@ import Testing
     /// The cache-policies results, and an empty recall-vs-cache file (no architectures drawn).
     func results(firstTokenAttention: [Double]) throws -> (ResultsFile, ResultsFile) {
         let dir = try TempDir("policies-claim")
-        let header = "experiment,profile,variant,seq_len,kv_pairs,d_model,seed,policy,ratio,bits,layer,kv_head,metric,value"
+        let header = "experiment,profile,variant,task,seq_len,kv_pairs,d_model,seed,policy,ratio,bits,layer,kv_head,metric,value"
         var lines = [header]
         for v in ["mha", "gqa"] {
-            lines.append("cache-policies,quick,\(v),64,4,128,0,full,0,,,,accuracy,0.99")
-            lines.append("cache-policies,quick,\(v),64,4,128,0,full,0,,,,cache_bytes_per_context_token,2048")
-            lines.append("cache-policies,quick,\(v),64,4,128,0,full,0,,,,kept_fraction,1")
+            lines.append("cache-policies,quick,\(v),mqar,64,4,128,0,full,0,,,,accuracy,0.99")
+            lines.append("cache-policies,quick,\(v),mqar,64,4,128,0,full,0,,,,cache_bytes_per_context_token,2048")
+            lines.append("cache-policies,quick,\(v),mqar,64,4,128,0,full,0,,,,kept_fraction,1")
             for (i, mass) in firstTokenAttention.enumerated() {
-                lines.append("cache-policies,quick,\(v),64,4,128,0,,,,\(i / 2),\(i % 2),first_token_attention,\(mass)")
+                lines.append("cache-policies,quick,\(v),mqar,64,4,128,0,,,,\(i / 2),\(i % 2),first_token_attention,\(mass)")
             }
         }
         _ = try dir.write("results/cache-policies.csv", lines.joined(separator: "\n") + "\n")

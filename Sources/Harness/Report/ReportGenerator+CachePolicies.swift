@@ -1,7 +1,7 @@
-// The KV-cache policies section: trained MHA and GQA models evaluated with every layer's
-// cache compressed at the boundary between context and questions, per policy and setting,
-// against the bytes the compressed cache keeps per context token (mean over seeds, on the
-// largest cell run). Writes cache-policies.csv for the two figures (against bytes, and
+// The KV-cache policies section: trained models (MHA, GQA, MLA) evaluated with every
+// layer's cache compressed at the boundary between context and questions, per policy and
+// setting, against the bytes the compressed cache keeps per context token (mean over
+// seeds; per task, MQAR and the multi-key needle, its largest cell run). Writes cache-policies.csv for the two figures (against bytes, and
 // against the fraction of the bytes removed, kvpress's x axis), cache-policies.tex (the
 // table) and the numbers the prose cites.
 
@@ -12,20 +12,24 @@ import Foundation
 extension ReportGenerator {
     mutating func cachePolicies(_ f: ResultsFile, architectures: ResultsFile) throws {
         let all = f.rows("accuracy")
-        guard let seqLen = all.compactMap({ $0.int("seq_len") }).max() else {
-            throw HarnessError.failed("report: cache-policies has no accuracy rows")
+        guard !all.isEmpty else { throw HarnessError.failed("report: cache-policies has no accuracy rows") }
+        // Per task, its largest cell run; MQAR first (the prose and the claim cite it), then the needle task.
+        let taskOrder = ["mqar", "multikey-needle"]
+        let tasks = Array(Set(all.map { $0["task"] })).sorted {
+            (taskOrder.firstIndex(of: $0) ?? taskOrder.count, $0) < (taskOrder.firstIndex(of: $1) ?? taskOrder.count, $1)
         }
-        let rows = all.filter { $0.int("seq_len") == seqLen }
-        let cell = ["seq_len": String(seqLen), "kv_pairs": rows[0]["kv_pairs"], "d_model": rows[0]["d_model"]]
+        var cells: [String: [String: String]] = [:]
+        for task in tasks {
+            let rows = all.filter { $0["task"] == task }
+            let seqLen = rows.compactMap { $0.int("seq_len") }.max()!
+            let first = rows.first { $0.int("seq_len") == seqLen }!
+            cells[task] = ["task": task, "seq_len": String(seqLen), "kv_pairs": first["kv_pairs"], "d_model": first["d_model"],
+                           "needles": first["needles"], "questions": first["questions"], "vocab": first["vocab"]]
+        }
         struct Setting: Hashable { var policy: String; var ratio: String; var bits: String }
         func setting(_ r: ResultsFile.Row) -> Setting { Setting(policy: r["policy"], ratio: r["ratio"], bits: r["bits"]) }
         let policyOrder = CachePolicy.allCases.map(\.rawValue)
-        let settings = Array(Set(rows.map(setting))).sorted {
-            let a = policyOrder.firstIndex(of: $0.policy) ?? policyOrder.count, b = policyOrder.firstIndex(of: $1.policy) ?? policyOrder.count
-            if a != b { return a < b }
-            return (Double($0.ratio) ?? 0, -(Double($0.bits) ?? 0)) < (Double($1.ratio) ?? 0, -(Double($1.bits) ?? 0))
-        }
-        let variants = seriesOrder(Array(Set(rows.map(\.variant))))
+        let variants = seriesOrder(Array(Set(all.map(\.variant))))
         func label(_ s: Setting) -> String {
             let name = CachePolicy(rawValue: s.policy)?.displayName ?? s.policy
             switch CachePolicy(rawValue: s.policy)?.kind {
@@ -34,55 +38,101 @@ extension ReportGenerator {
             default: return name
             }
         }
-        var csvRows: [(variant: Int, policy: Int, bytes: Double, line: String)] = []
+        var csvRows: [(task: Int, variant: Int, policy: Int, bytes: Double, line: String)] = []
         let columns: [(title: String, alignment: Character)] = variants.flatMap { v -> [(title: String, alignment: Character)] in
             [("\(Self.label(v)) accuracy %", "r"), ("bytes/token", "r")]
         }
         var table = ReportTable(columns: [("policy", "l")] + columns, rows: [])
-        for s in settings {
-            var row = [label(s)]
-            for v in variants {
-                let filter = cell.merging(["variant": v, "policy": s.policy, "ratio": s.ratio, "bits": s.bits]) { $1 }
-                let acc = f.rows("accuracy", filter).map(\.value), bytes = f.rows("cache_bytes_per_context_token", filter).map(\.value)
-                let kept = f.rows("kept_fraction", filter).map(\.value)
-                guard !acc.isEmpty, !bytes.isEmpty, !kept.isEmpty else { row += ["—", "—"]; continue }
-                let mean = acc.reduce(0, +) / Double(acc.count), meanBytes = bytes.reduce(0, +) / Double(bytes.count)
-                let removed = 1 - kept.reduce(0, +) / Double(kept.count)
-                csvRows.append((variants.firstIndex(of: v)!, policyOrder.firstIndex(of: s.policy) ?? policyOrder.count, meanBytes,
-                                "\(v),\(s.policy),\(s.ratio),\(s.bits),\(acc.count),\(meanBytes),\(removed),\(mean),\(acc.min()!),\(acc.max()!)"))
-                row += [formatNumber(mean * 100, decimals: 1), formatNumber(meanBytes, decimals: 0)]
+        for (t, task) in tasks.enumerated() {
+            let cell = cells[task]!.filter { !$0.value.isEmpty }
+            let rows = f.rows("accuracy", cell)
+            let settings = Array(Set(rows.map(setting))).sorted {
+                let a = policyOrder.firstIndex(of: $0.policy) ?? policyOrder.count, b = policyOrder.firstIndex(of: $1.policy) ?? policyOrder.count
+                if a != b { return a < b }
+                return (Double($0.ratio) ?? 0, -(Double($0.bits) ?? 0)) < (Double($1.ratio) ?? 0, -(Double($1.bits) ?? 0))
             }
-            table.rows.append(row)
+            if !table.rows.isEmpty { table.rulesAfter.insert(table.rows.count - 1) }
+            table.rows.append([Self.policyTaskTitle(cells[task]!)] + Array(repeating: "", count: columns.count))
+            table.rulesAfter.insert(table.rows.count - 1)
+            for s in settings {
+                var row = [label(s)]
+                for v in variants {
+                    let filter = cell.merging(["variant": v, "policy": s.policy, "ratio": s.ratio, "bits": s.bits]) { $1 }
+                    let acc = f.rows("accuracy", filter).map(\.value), bytes = f.rows("cache_bytes_per_context_token", filter).map(\.value)
+                    let kept = f.rows("kept_fraction", filter).map(\.value)
+                    guard !acc.isEmpty, !bytes.isEmpty, !kept.isEmpty else { row += ["—", "—"]; continue }
+                    let mean = acc.reduce(0, +) / Double(acc.count), meanBytes = bytes.reduce(0, +) / Double(bytes.count)
+                    let removed = 1 - kept.reduce(0, +) / Double(kept.count)
+                    csvRows.append((t, variants.firstIndex(of: v)!, policyOrder.firstIndex(of: s.policy) ?? policyOrder.count, meanBytes,
+                                    "\(v),\(s.policy),\(s.ratio),\(s.bits),\(acc.count),\(meanBytes),\(removed),\(mean),\(acc.min()!),\(acc.max()!),\(task)"))
+                    row += [formatNumber(mean * 100, decimals: 1), formatNumber(meanBytes, decimals: 0)]
+                }
+                table.rows.append(row)
+            }
         }
-        // One run of rows per (mechanism, policy), by bytes: the figure draws each as one line.
-        let sorted = csvRows.sorted { ($0.variant, $0.policy, $0.bytes) < ($1.variant, $1.policy, $1.bytes) }
-        files["cache-policies.csv"] = "variant,policy,ratio,bits,seeds,bytes,bytes_removed,accuracy,accuracy_min,accuracy_max\n"
+        // One run of rows per (task, mechanism, policy), by bytes: the figure draws each as one line.
+        let sorted = csvRows.sorted { ($0.task, $0.variant, $0.policy, $0.bytes) < ($1.task, $1.variant, $1.policy, $1.bytes) }
+        files["cache-policies.csv"] = "variant,policy,ratio,bits,seeds,bytes,bytes_removed,accuracy,accuracy_min,accuracy_max,task\n"
             + sorted.map { $0.line + "\n" }.joined()
         files["cache-policies.tex"] = table.latex
-        numbers.add("PoliciesCell", "T = \(seqLen), N = \(cell["kv_pairs"]!), width \(cell["d_model"]!)", "cache-policies cell shown")
-        numbers.add("PoliciesContext", String(2 * (Int(cell["kv_pairs"]!) ?? 0)), "context tokens compressed (MQAR's pairs)")
-        numbers.add("PoliciesSeeds", String(Set(rows.map { $0["seed"] }).count), "seeds per cache-policy point")
+        numbers.add("PoliciesSeeds", String(Set(all.map { $0["seed"] }).count), "seeds per cache-policy point")
+        try policyDecode()
+        policyNumbers(f, mqar: cells["mqar"].map { $0.filter { !$0.value.isEmpty } })
+        needlePolicyNumbers(f, needle: cells["multikey-needle"].map { $0.filter { !$0.value.isEmpty } })
+        if let mqar = cells["mqar"] {
+            architecturesOnPolicyAxis(architectures, cell: mqar, vocab: mqar["vocab"] ?? "")
+        } else {
+            architecturesOnPolicyAxis(architectures, cell: [:], vocab: "")
+        }
+    }
+
+    /// The table's heading row of a task's block.
+    static func policyTaskTitle(_ cell: [String: String]) -> String {
+        switch cell["task"] {
+        case "mqar"?: return "MQAR (T = \(cell["seq_len"]!), N = \(cell["kv_pairs"]!), width \(cell["d_model"]!))"
+        case "multikey-needle"?:
+            return "Multi-key needle (T = \(cell["seq_len"]!), K = \(cell["needles"]!), \(cell["questions"]!) questions, width \(cell["d_model"]!))"
+        default: return cell["task"] ?? ""
+        }
+    }
+
+    /// The numbers the prose cites on the MQAR cell, and the attention-sink claim there.
+    mutating func policyNumbers(_ f: ResultsFile, mqar cell: [String: String]?) {
+        let cell = cell ?? ["task": "mqar", "seq_len": "none"]
+        numbers.add("PoliciesCell", cell["kv_pairs"].map { "T = \(cell["seq_len"]!), N = \($0), width \(cell["d_model"] ?? "")" } ?? "n/a",
+                    "cache-policies MQAR cell shown")
+        let c = Double(2 * (Int(cell["kv_pairs"] ?? "") ?? 0))
+        numbers.add("PoliciesContext", String(Int(c)), "context tokens compressed (MQAR's pairs)")
         // Attention sinks: the first token's mean share of the other context queries' attention,
         // over layers and kv heads, against even attention over each causal prefix.
-        let c = Double(2 * (Int(cell["kv_pairs"]!) ?? 0))
         let harmonic = c >= 1 ? (1...Int(c)).reduce(0.0) { $0 + 1 / Double($1) } : .nan
         numbers.add("PoliciesSinkEven", (harmonic - 1) / (c - 1), decimals: 2, "first-token attention if spread evenly over each prefix")
         for v in Self.variants {
             let mass = f.rows("first_token_attention", cell.merging(["variant": v]) { $1 }).map(\.value)
             numbers.add("PoliciesSink" + macroWord(v), mass.isEmpty ? .nan : mass.reduce(0, +) / Double(mass.count), decimals: 2,
                         "\(v) mean attention on the first context token (layers, kv heads, seeds)")
-            let most = mass.max() ?? .nan
-            numbers.add("PoliciesSinkMax" + macroWord(v), most, decimals: 2, "\(v) largest first-token attention of any layer and kv head")
+            numbers.add("PoliciesSinkMax" + macroWord(v), mass.max() ?? .nan, decimals: 2, "\(v) largest first-token attention of any layer and kv head")
+            let trained = f.rows("trained_accuracy", cell.merging(["variant": v]) { $1 }).map(\.value)
+            numbers.add("PoliciesTrained" + macroWord(v), trained.isEmpty ? .nan : trained.reduce(0, +) / Double(trained.count) * 100,
+                        decimals: 1, "\(v) test accuracy % of the trained MQAR models the policies start from")
         }
         let allMass = f.rows("first_token_attention", cell).map(\.value)
         claim(.policiesNoFirstTokenSink, !allMass.isEmpty && allMass.allSatisfy { $0 <= 2 * (harmonic - 1) / (c - 1) },
               "largest first-token attention \(allMass.max() ?? .nan), even attention \((harmonic - 1) / (c - 1))")
-        try policyDecode()
-        architecturesOnPolicyAxis(architectures, cell: cell, vocab: rows[0]["vocab"])
+    }
+
+    /// The numbers the prose cites on the multi-key needle cell ("n/a" where it did not run).
+    mutating func needlePolicyNumbers(_ f: ResultsFile, needle cell: [String: String]?) {
+        let context = cell.flatMap { c -> Int? in
+            guard let t = Int(c["seq_len"] ?? ""), let q = Int(c["questions"] ?? "") else { return nil }
+            return t - 2 * q  // MultiKeyNeedleTask.contextLength
+        }
+        numbers.add("PoliciesNeedleCell", cell.map { Self.policyTaskTitle($0) } ?? "n/a", "cache-policies needle cell shown")
+        numbers.add("PoliciesNeedleContext", context.map(String.init) ?? "n/a", "needle context tokens compressed")
         for v in Self.variants {
-            let trained = f.rows("trained_accuracy", cell.merging(["variant": v]) { $1 }).map(\.value)
-            numbers.add("PoliciesTrained" + macroWord(v), trained.isEmpty ? .nan : trained.reduce(0, +) / Double(trained.count) * 100,
-                        decimals: 1, "\(v) test accuracy % of the trained models the policies start from")
+            let trained = cell.map { c in f.rows("trained_accuracy", c.merging(["variant": v]) { $1 }).map(\.value) } ?? []
+            numbers.add("PoliciesNeedleTrained" + macroWord(v), trained.isEmpty ? .nan : trained.reduce(0, +) / Double(trained.count) * 100,
+                        decimals: 1, "\(v) test accuracy % of the trained needle models the policies start from")
         }
     }
 
