@@ -141,10 +141,9 @@ extension ReportGenerator {
     /// run and the int8 kernel's GB/s. Missing file: "n/a".
     mutating func policyDecode() throws {
         let path = "\(bench)/policy-decode.csv"
-        let groupings = ["mha", "gqa", "mqa"]
         guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
             numbers.add("PolicyDecodeContext", "n/a", "no results/bench/policy-decode.csv")
-            for v in groupings { numbers.add("PolicyDecodeRatio" + macroWord(v), "n/a", "no results/bench/policy-decode.csv") }
+            for v in Self.variants { numbers.add("PolicyDecodeRatio" + macroWord(v), "n/a", "no results/bench/policy-decode.csv") }
             return
         }
         let table: (header: [String], rows: [[String]])
@@ -155,7 +154,8 @@ extension ReportGenerator {
         }
         guard let longest = table.rows.compactMap({ Int($0[tokens]) }).max() else { throw HarnessError.failed("report: \(path) has no rows") }
         numbers.add("PolicyDecodeContext", Double(longest), decimals: 0, "context of the int8 decode comparison")
-        for v in groupings {
+        // Every mechanism gets its macro: "n/a" where the benchmark did not time its head shape.
+        for v in Self.variants {
             let ratio = table.rows.first { $0[variant] == v && Int($0[tokens]) == longest && $0[metric] == "time_ratio_to_float32" }
                 .flatMap { Double($0[value]) } ?? .nan
             numbers.add("PolicyDecodeRatio" + macroWord(v), ratio, decimals: 2, "\(v) int8 / Float32 decode time at \(longest) tokens")
