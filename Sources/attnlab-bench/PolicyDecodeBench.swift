@@ -1,7 +1,7 @@
 // `attnlab-bench policy-decode`: decode time per token over a cache held at 8 bits (the
-// int8 policy's layout, read by a kernel that dequantises as it goes: Int8DecodeCache)
-// against the Float32 decode kernel over the same keys and values, measured in the same
-// run, at the reference layer's head shapes (8 query heads of 64; MHA 8 kv heads, GQA 2,
+// int8 policy's layout, read by a kernel that dequantises as it goes: Int8DecodeCache) and
+// over KIVI's 4- and 2-bit caches (group 32, residual 128: KIVIDecodeCache) against the
+// Float32 decode kernel over the same keys and values, measured in the same run, at the reference layer's head shapes (8 query heads of 64; MHA 8 kv heads, GQA 2,
 // MQA 1) and contexts up to 32k. The attention core alone (no projections), one thread
 // for both: the int8 kernel has no split across workers yet. Rows carry the bytes a step
 // reads, so GB/s compare with the triad bandwidth of machine.csv, and the int8 rows the
@@ -40,9 +40,11 @@ enum PolicyDecodeBench {
                 let keys = (0..<(n * g * d)).map { _ in rng.nextNormal() }, values = (0..<(n * g * d)).map { _ in rng.nextNormal() }
                 let q = (0..<(heads * d)).map { _ in rng.nextNormal() }
                 let int8 = Int8DecodeCache(keys: keys, values: values, tokens: n, kvHeads: g, headDim: d)
+                // KIVI at the paper's group (32) and residual (128): these contexts are long enough.
+                let kivi = [4, 2].map { KIVIDecodeCache(keys: keys, values: values, tokens: n, kvHeads: g, headDim: d, bits: $0, groupSize: 32, residual: 128) }
                 var output = [Float](repeating: 0, count: heads * d)
                 var scratch: [Float] = []
-                var workspace = [Float](repeating: 0, count: int8.workspaceCount(heads: heads))
+                var workspace = [Float](repeating: 0, count: max(int8.workspaceCount(heads: heads), kivi[0].workspaceCount(heads: heads)))
                 let samples = quick ? 5 : 20, minSeconds = quick ? 0.05 : 0.5
                 let floatTimes = AttentionBench.time(samples: samples, minSeconds: minSeconds, maxSamples: 900) {
                     q.withUnsafeBufferPointer { pq in keys.withUnsafeBufferPointer { pk in values.withUnsafeBufferPointer { pv in
@@ -57,22 +59,32 @@ enum PolicyDecodeBench {
                         int8.attend(query: pq.baseAddress!, heads: heads, scale: scale, out: po.baseAddress!, workspace: pw.baseAddress!)
                     } } }
                 }
+                let kiviTimes = kivi.map { cache in
+                    AttentionBench.time(samples: samples, minSeconds: minSeconds, maxSamples: 900) {
+                        q.withUnsafeBufferPointer { pq in output.withUnsafeMutableBufferPointer { po in workspace.withUnsafeMutableBufferPointer { pw in
+                            cache.attend(query: pq.baseAddress!, heads: heads, scale: scale, out: po.baseAddress!, workspace: pw.baseAddress!)
+                        } } }
+                    }
+                }
                 let floatBytes = 2 * n * g * d * 4
                 let floatMedian = AttentionBench.median(floatTimes), int8Median = AttentionBench.median(int8Times)
                 func add(_ layout: String, _ metric: String, _ value: Double, _ unit: String) {
                     rows.append(["policy-decode", variant, String(n), String(heads), String(d), String(g), layout, metric, String(value), unit]
                                 + provenance.columns(blasThreads: 1))
                 }
-                for (layout, median, times, bytes) in [("float32", floatMedian, floatTimes, floatBytes), ("int8", int8Median, int8Times, int8.bytes)] {
+                let layouts = [("float32", floatTimes, floatBytes), ("int8", int8Times, int8.bytes),
+                               ("kivi4", kiviTimes[0], kivi[0].bytes), ("kivi2", kiviTimes[1], kivi[1].bytes)]
+                for (layout, times, bytes) in layouts {
+                    let median = AttentionBench.median(times)
                     add(layout, "median_seconds", median, "s")
                     add(layout, "min_seconds", times.min()!, "s")
                     add(layout, "cache_bytes_read", Double(bytes), "bytes")
                     add(layout, "achieved_gbps", Double(bytes) / median / 1e9, "GB/s")
+                    if layout != "float32" { add(layout, "time_ratio_to_float32", median / floatMedian, "1") }
                 }
-                add("int8", "time_ratio_to_float32", int8Median / floatMedian, "1")
-                print(String(format: "  %@ n %6d  float32 %8.3f ms %6.2f GB/s   int8 %8.3f ms %6.2f GB/s   ratio %.2f", variant, n,
-                             floatMedian * 1e3, Double(floatBytes) / floatMedian / 1e9, int8Median * 1e3,
-                             Double(int8.bytes) / int8Median / 1e9, int8Median / floatMedian))
+                print(String(format: "  %@ n %6d  float32 %7.3f ms   int8 %.2f×   kivi4 %.2f×   kivi2 %.2f× (time ratios)", variant, n,
+                             floatMedian * 1e3, int8Median / floatMedian, AttentionBench.median(kiviTimes[0]) / floatMedian,
+                             AttentionBench.median(kiviTimes[1]) / floatMedian))
             }
         }
         try CSV.writeAtomically(CSV.render(header: header, rows: rows), to: out)

@@ -62,3 +62,58 @@ struct Int8DecodeCacheTests {
         #expect(cache.restored().values.first == 0 && cache.restored().values.last == 7, "the ends of a range are exact")
     }
 }
+
+/// KIVI's packed cache: it restores to exactly what the KIVI policy's evaluation attends
+/// over, counts the policy's bytes, and its decode equals attention over the restored
+/// cache, across the residual boundary and chunk boundaries.
+@Suite("KIVI decode cache")
+struct KIVIDecodeCacheTests {
+    @Test(arguments: [2, 4])
+    func restoresToThePolicysCacheAndCountsItsBytes(bits: Int) {
+        let d = 32, n = 45, gs = 8, residual = 4
+        var rng = Xoshiro256StarStar(seed: UInt64(bits))
+        let policy = PolicyKVCache(batch: 1, kvHeads: 1, headDim: d)
+        policy.synthesize(tokens: n, rng: &rng)
+        let original = policy.stores[0][0]
+        let packed = KIVIDecodeCache(keys: original.keys, values: original.values, tokens: n, kvHeads: 1, headDim: d,
+                                     bits: bits, groupSize: gs, residual: residual)
+        var s = CachePolicySettings(bits: bits)
+        s.groupSize = gs; s.residual = residual
+        KIVI.compress(policy, settings: s)
+        #expect(packed.quantised == 40, "(45 − 4) / 8 whole groups")
+        let restored = packed.restored()
+        #expect(restored.keys == policy.stores[0][0].keys && restored.values == policy.stores[0][0].values)
+        #expect(packed.bytes == policy.bytes)
+    }
+
+    @Test(arguments: [(bits: 4, heads: 4, kvHeads: 4), (bits: 2, heads: 8, kvHeads: 2), (bits: 4, heads: 8, kvHeads: 1)])
+    func decodeEqualsAttentionOverTheRestoredCache(bits: Int, heads: Int, kvHeads g: Int) {
+        let d = 64
+        var rng = Xoshiro256StarStar(seed: UInt64(bits * 10 + g))
+        for n in [3, 40, 70, 200] {
+            let keys = (0..<(n * g * d)).map { _ in rng.nextNormal() }, values = (0..<(n * g * d)).map { _ in rng.nextNormal() }
+            let q = (0..<(heads * d)).map { _ in rng.nextNormal() }
+            let cache = KIVIDecodeCache(keys: keys, values: values, tokens: n, kvHeads: g, headDim: d, bits: bits, groupSize: 32, residual: 8)
+            let needed = cache.workspaceCount(heads: heads)
+            var workspace = [Float](repeating: .nan, count: needed) + [Float](repeating: 12345, count: 256)
+            var out = [Float](repeating: .nan, count: heads * d)
+            let scale = 1 / Float(d).squareRoot()
+            q.withUnsafeBufferPointer { pq in
+                out.withUnsafeMutableBufferPointer { po in
+                    workspace.withUnsafeMutableBufferPointer { cache.attend(query: pq.baseAddress!, heads: heads, scale: scale, out: po.baseAddress!, workspace: $0.baseAddress!) }
+                }
+            }
+            #expect(workspace[needed...].allSatisfy { $0 == 12345 }, "the kernel wrote past its workspace")
+            let (k, v) = cache.restored()
+            var expected = [Float](repeating: 0, count: heads * d)
+            for h in 0..<heads {
+                let kv = h / (heads / g)
+                let s = (0..<n).map { j in Double(scale) * (0..<d).reduce(0.0) { $0 + Double(q[h * d + $1]) * Double(k[(j * g + kv) * d + $1]) } }
+                let mx = s.max()!, e = s.map { exp($0 - mx) }, total = e.reduce(0, +)
+                for c in 0..<d { expected[h * d + c] = Float((0..<n).reduce(0.0) { $0 + e[$1] * Double(v[(($1 * g + kv) * d) + c]) } / total) }
+            }
+            let c = compareClose("KIVI \(bits)-bit decode H \(heads) G \(g) n \(n)", expected, out, atol: 2e-5, rtol: 1e-4)
+            #expect(c.ok, "\(c)")
+        }
+    }
+}

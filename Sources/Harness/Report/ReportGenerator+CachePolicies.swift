@@ -136,14 +136,16 @@ extension ReportGenerator {
         }
     }
 
-    /// Decode over the int8 cache against Float32 (results/bench/policy-decode.csv, `make
-    /// bench`): at the longest context measured, per kv-head grouping, the time ratio of one
-    /// run and the int8 kernel's GB/s. Missing file: "n/a".
+    /// Decode over the int8 and KIVI caches against Float32 (results/bench/policy-decode.csv,
+    /// `make bench`): at the longest context measured, per kv-head grouping, the time ratios
+    /// of one run. Missing file: "n/a".
     mutating func policyDecode() throws {
         let path = "\(bench)/policy-decode.csv"
         guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
             numbers.add("PolicyDecodeContext", "n/a", "no results/bench/policy-decode.csv")
-            for v in Self.variants { numbers.add("PolicyDecodeRatio" + macroWord(v), "n/a", "no results/bench/policy-decode.csv") }
+            for v in Self.variants {
+                for name in ["", "KIVIFour", "KIVITwo"] { numbers.add("PolicyDecode\(name)Ratio" + macroWord(v), "n/a", "no results/bench/policy-decode.csv") }
+            }
             return
         }
         let table: (header: [String], rows: [[String]])
@@ -154,11 +156,19 @@ extension ReportGenerator {
         }
         guard let longest = table.rows.compactMap({ Int($0[tokens]) }).max() else { throw HarnessError.failed("report: \(path) has no rows") }
         numbers.add("PolicyDecodeContext", Double(longest), decimals: 0, "context of the int8 decode comparison")
-        // Every mechanism gets its macro: "n/a" where the benchmark did not time its head shape.
+        // Every mechanism gets its macros: "n/a" where the benchmark did not time its head shape.
+        let layoutColumn = col["layout"]
         for v in Self.variants {
-            let ratio = table.rows.first { $0[variant] == v && Int($0[tokens]) == longest && $0[metric] == "time_ratio_to_float32" }
-                .flatMap { Double($0[value]) } ?? .nan
-            numbers.add("PolicyDecodeRatio" + macroWord(v), ratio, decimals: 2, "\(v) int8 / Float32 decode time at \(longest) tokens")
+            for (layout, name) in [("int8", ""), ("kivi4", "KIVIFour"), ("kivi2", "KIVITwo")] {
+                // Files from before the KIVI layouts have no layout column: their ratios are int8's.
+                func matches(_ row: [String]) -> Bool {
+                    guard row[variant] == v, Int(row[tokens]) == longest, row[metric] == "time_ratio_to_float32" else { return false }
+                    guard let c = layoutColumn else { return layout == "int8" }
+                    return row[c] == layout
+                }
+                let ratio = table.rows.first(where: matches).flatMap { Double($0[value]) } ?? .nan
+                numbers.add("PolicyDecode\(name)Ratio" + macroWord(v), ratio, decimals: 2, "\(v) \(layout) / Float32 decode time at \(longest) tokens")
+            }
         }
     }
 
