@@ -151,20 +151,17 @@ extension ReportGenerator {
         let table: (header: [String], rows: [[String]])
         do { table = try CSVTable.parse(text) } catch { throw HarnessError.failed("report: \(path): \(error)") }
         let col = Dictionary(uniqueKeysWithValues: table.header.enumerated().map { ($1, $0) })
-        guard let variant = col["variant"], let tokens = col["tokens"], let metric = col["metric"], let value = col["value"] else {
-            throw HarnessError.failed("report: \(path) lacks variant/tokens/metric/value columns")
+        guard let variant = col["variant"], let tokens = col["tokens"], let layoutColumn = col["layout"], let metric = col["metric"],
+              let value = col["value"] else {
+            throw HarnessError.failed("report: \(path) lacks variant/tokens/layout/metric/value columns")
         }
         guard let longest = table.rows.compactMap({ Int($0[tokens]) }).max() else { throw HarnessError.failed("report: \(path) has no rows") }
         numbers.add("PolicyDecodeContext", Double(longest), decimals: 0, "context of the int8 decode comparison")
         // Every mechanism gets its macros: "n/a" where the benchmark did not time its head shape.
-        let layoutColumn = col["layout"]
         for v in Self.variants {
             for (layout, name) in [("int8", ""), ("kivi4", "KIVIFour"), ("kivi2", "KIVITwo")] {
-                // Files from before the KIVI layouts have no layout column: their ratios are int8's.
                 func matches(_ row: [String]) -> Bool {
-                    guard row[variant] == v, Int(row[tokens]) == longest, row[metric] == "time_ratio_to_float32" else { return false }
-                    guard let c = layoutColumn else { return layout == "int8" }
-                    return row[c] == layout
+                    row[variant] == v && Int(row[tokens]) == longest && row[layoutColumn] == layout && row[metric] == "time_ratio_to_float32"
                 }
                 let ratio = table.rows.first(where: matches).flatMap { Double($0[value]) } ?? .nan
                 numbers.add("PolicyDecode\(name)Ratio" + macroWord(v), ratio, decimals: 2, "\(v) \(layout) / Float32 decode time at \(longest) tokens")
