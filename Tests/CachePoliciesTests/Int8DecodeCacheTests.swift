@@ -9,6 +9,33 @@ import Testing
 import TestSupport
 @testable import CachePolicies
 
+/// Runs one decode step through `attend` (query, out, workspace) with a guard band after the
+/// workspace it asked for, and checks the output against attention in Double over the
+/// restored keys and values [n, G, D], and that the guard band is untouched.
+func expectDecodeMatchesRestored(_ label: String, heads: Int, kvHeads g: Int, headDim d: Int, tokens n: Int, query q: [Float],
+                                 workspaceCount: Int, restored: (keys: [Float], values: [Float]),
+                                 attend: (UnsafePointer<Float>, Float, UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>) -> Void) {
+    var out = [Float](repeating: .nan, count: heads * d)
+    var workspace = [Float](repeating: .nan, count: workspaceCount) + [Float](repeating: 12345, count: 256)
+    let scale = 1 / Float(d).squareRoot()
+    q.withUnsafeBufferPointer { pq in
+        out.withUnsafeMutableBufferPointer { po in
+            workspace.withUnsafeMutableBufferPointer { attend(pq.baseAddress!, scale, po.baseAddress!, $0.baseAddress!) }
+        }
+    }
+    #expect(workspace[workspaceCount...].allSatisfy { $0 == 12345 }, "\(label): the kernel wrote past its workspace")
+    let (k, v) = restored
+    var expected = [Float](repeating: 0, count: heads * d)
+    for h in 0..<heads {
+        let kv = h / (heads / g)
+        let s = (0..<n).map { j in Double(scale) * (0..<d).reduce(0.0) { $0 + Double(q[h * d + $1]) * Double(k[(j * g + kv) * d + $1]) } }
+        let mx = s.max()!, e = s.map { exp($0 - mx) }, total = e.reduce(0, +)
+        for c in 0..<d { expected[h * d + c] = Float((0..<n).reduce(0.0) { $0 + e[$1] * Double(v[(($1 * g + kv) * d) + c]) } / total) }
+    }
+    let c = compareClose(label, expected, out, atol: 2e-5, rtol: 1e-4)
+    #expect(c.ok, "\(c)")
+}
+
 @Suite("Int8 decode cache")
 struct Int8DecodeCacheTests {
     @Test(arguments: [(heads: 4, kvHeads: 4, dim: 64), (heads: 8, kvHeads: 2, dim: 24), (heads: 8, kvHeads: 1, dim: 16)])
@@ -18,27 +45,10 @@ struct Int8DecodeCacheTests {
             let keys = (0..<(n * g * d)).map { _ in rng.nextNormal() }, values = (0..<(n * g * d)).map { _ in rng.nextNormal() * 2 + 0.5 }
             let q = (0..<(heads * d)).map { _ in rng.nextNormal() }
             let cache = Int8DecodeCache(keys: keys, values: values, tokens: n, kvHeads: g, headDim: d)
-            var out = [Float](repeating: .nan, count: heads * d)
-            // The workspace as sized, then a guard band the kernel must not touch.
-            let needed = cache.workspaceCount(heads: heads)
-            var workspace = [Float](repeating: .nan, count: needed) + [Float](repeating: 12345, count: 256)
-            let scale = 1 / Float(d).squareRoot()
-            q.withUnsafeBufferPointer { pq in
-                out.withUnsafeMutableBufferPointer { po in
-                    workspace.withUnsafeMutableBufferPointer { cache.attend(query: pq.baseAddress!, heads: heads, scale: scale, out: po.baseAddress!, workspace: $0.baseAddress!) }
-                }
+            expectDecodeMatchesRestored("int8 decode H \(heads) G \(g) D \(d) n \(n)", heads: heads, kvHeads: g, headDim: d, tokens: n,
+                                        query: q, workspaceCount: cache.workspaceCount(heads: heads), restored: cache.restored()) {
+                cache.attend(query: $0, heads: heads, scale: $1, out: $2, workspace: $3)
             }
-            #expect(workspace[needed...].allSatisfy { $0 == 12345 }, "the kernel wrote past its workspace")
-            let (k, v) = cache.restored()
-            var expected = [Float](repeating: 0, count: heads * d)
-            for h in 0..<heads {
-                let kv = h / (heads / g)
-                let s = (0..<n).map { j in Double(scale) * (0..<d).reduce(0.0) { $0 + Double(q[h * d + $1]) * Double(k[(j * g + kv) * d + $1]) } }
-                let mx = s.max()!, e = s.map { exp($0 - mx) }, total = e.reduce(0, +)
-                for c in 0..<d { expected[h * d + c] = Float((0..<n).reduce(0.0) { $0 + e[$1] * Double(v[(($1 * g + kv) * d) + c]) } / total) }
-            }
-            let c = compareClose("int8 decode H \(heads) G \(g) D \(d) n \(n)", expected, out, atol: 2e-5, rtol: 1e-4)
-            #expect(c.ok, "\(c)")
         }
     }
 
@@ -94,26 +104,10 @@ struct KIVIDecodeCacheTests {
             let keys = (0..<(n * g * d)).map { _ in rng.nextNormal() }, values = (0..<(n * g * d)).map { _ in rng.nextNormal() }
             let q = (0..<(heads * d)).map { _ in rng.nextNormal() }
             let cache = KIVIDecodeCache(keys: keys, values: values, tokens: n, kvHeads: g, headDim: d, bits: bits, groupSize: 32, residual: 8)
-            let needed = cache.workspaceCount(heads: heads)
-            var workspace = [Float](repeating: .nan, count: needed) + [Float](repeating: 12345, count: 256)
-            var out = [Float](repeating: .nan, count: heads * d)
-            let scale = 1 / Float(d).squareRoot()
-            q.withUnsafeBufferPointer { pq in
-                out.withUnsafeMutableBufferPointer { po in
-                    workspace.withUnsafeMutableBufferPointer { cache.attend(query: pq.baseAddress!, heads: heads, scale: scale, out: po.baseAddress!, workspace: $0.baseAddress!) }
-                }
+            expectDecodeMatchesRestored("KIVI \(bits)-bit decode H \(heads) G \(g) n \(n)", heads: heads, kvHeads: g, headDim: d, tokens: n,
+                                        query: q, workspaceCount: cache.workspaceCount(heads: heads), restored: cache.restored()) {
+                cache.attend(query: $0, heads: heads, scale: $1, out: $2, workspace: $3)
             }
-            #expect(workspace[needed...].allSatisfy { $0 == 12345 }, "the kernel wrote past its workspace")
-            let (k, v) = cache.restored()
-            var expected = [Float](repeating: 0, count: heads * d)
-            for h in 0..<heads {
-                let kv = h / (heads / g)
-                let s = (0..<n).map { j in Double(scale) * (0..<d).reduce(0.0) { $0 + Double(q[h * d + $1]) * Double(k[(j * g + kv) * d + $1]) } }
-                let mx = s.max()!, e = s.map { exp($0 - mx) }, total = e.reduce(0, +)
-                for c in 0..<d { expected[h * d + c] = Float((0..<n).reduce(0.0) { $0 + e[$1] * Double(v[(($1 * g + kv) * d) + c]) } / total) }
-            }
-            let c = compareClose("KIVI \(bits)-bit decode H \(heads) G \(g) n \(n)", expected, out, atol: 2e-5, rtol: 1e-4)
-            #expect(c.ok, "\(c)")
         }
     }
 }
