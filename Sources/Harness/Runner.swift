@@ -37,6 +37,8 @@ public struct ShardSlice: Sendable, Equatable {
 public struct RunSummary: Sendable {
     public var ran = 0
     public var skipped = 0
+    /// Runs whose shard was adopted from another experiment that trained the same run.
+    public var reused = 0
     /// Runs still waiting for runs they depend on (another slice's, or failed ones).
     public var waiting = 0
     /// Runs another process was executing when this one finished.
@@ -71,12 +73,16 @@ public struct Runner {
         let runs = try spec.runs(profile: profile, variants: variants)
         removeStaleTemporaryFiles(store.directory(spec.name, profile))
         let mine = runs.enumerated().filter { slice.contains($0.offset) }.map(\.element)
-        // Cheapest first; within equal cost a grid before the runs that read its choice.
+        // Runs another experiment may have trained already first (adopting costs nothing),
+        // then cheapest first; within equal cost a grid before the runs that read its choice.
         let pending = mine.filter { !store.isFinished($0, profile) }
+        let trainedElsewhere = Set(pending.filter { store.mayHaveEquivalentShard($0, spec: spec) }.map(\.key))
         let todo = pending.enumerated().sorted { a, b in
-            let ka = (spec.kind.estimatedCost(a.element), LearningRateChoice.isSelected(a.element) ? 1 : 0, a.offset)
-            let kb = (spec.kind.estimatedCost(b.element), LearningRateChoice.isSelected(b.element) ? 1 : 0, b.offset)
-            return ka < kb
+            func order(_ r: (offset: Int, element: RunSpec)) -> (Int, Double, Int, Int) {
+                (trainedElsewhere.contains(r.element.key) ? 0 : 1, spec.kind.estimatedCost(r.element),
+                 LearningRateChoice.isSelected(r.element) ? 1 : 0, r.offset)
+            }
+            return order(a) < order(b)
         }.map(\.element)
         var summary = RunSummary()
         summary.skipped = mine.count - todo.count
@@ -108,6 +114,15 @@ public struct Runner {
                 }
                 var finishedShard = false
                 defer { claim.release(removing: finishedShard) }
+                // Trained already by another experiment: adopt its shard (ShardReuse.swift).
+                if let source = try store.adoptEquivalentShard(run, profile, spec: spec, finished: finished) {
+                    finishedShard = true
+                    summary.reused += 1
+                    done += 1
+                    ranThisPass += 1
+                    log.line("\(label): reused \(source) (the same training: variant, seed and every parameter equal)")
+                    continue
+                }
                 let t0 = Stopwatch.now()
                 do {
                     var measurements = try lock.withLock(exclusive: spec.timed, waiting: {
@@ -125,7 +140,7 @@ public struct Runner {
                     ranThisPass += 1
                     done += 1
                     let elapsed = Stopwatch.now() - started
-                    let eta = elapsed / Double(done) * Double(todo.count - done - summary.failed.count)
+                    let eta = elapsed / Double(summary.ran) * Double(todo.count - done - summary.failed.count)
                     log.line(String(format: "%@: done in %.1f s (%d values); elapsed %.0f s, ETA %.0f s", label, Stopwatch.now() - t0,
                                     measurements.count, elapsed, eta))
                 } catch let error as WaitingForRuns {

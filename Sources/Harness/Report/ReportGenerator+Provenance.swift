@@ -24,16 +24,18 @@ extension ReportGenerator {
         numbers.add("ResultsFirstDate", String(dates.first?.prefix(10) ?? ""), "first run date")
         numbers.add("ResultsLastDate", String(dates.last?.prefix(10) ?? ""), "last run date")
 
-        var table = ReportTable(columns: [("experiment", "l"), ("profile", "l"), ("runs", "r"), ("run time (min)", "r")], rows: [])
-        var totalRuns = 0, totalSeconds = 0.0
+        // Run time is the machine time each experiment spent: a run adopted from another
+        // experiment (the same training) is counted where it ran, and listed as reused here.
+        var table = ReportTable(columns: [("experiment", "l"), ("profile", "l"), ("runs", "r"), ("reused", "r"), ("run time (min)", "r")], rows: [])
+        var totalRuns = 0, totalReused = 0, totalSeconds = 0.0
         for e in Self.experiments {
             let f = loaded[e]!
-            let times = f.rows("run_seconds")
+            let times = f.rows("run_seconds"), reused = f.rows(ShardStore.reusedRunSeconds).count
             let seconds = times.map(\.value).reduce(0, +)
-            totalRuns += times.count; totalSeconds += seconds
-            table.rows.append([e, f.profile, String(times.count), formatNumber(seconds / 60, decimals: 1)])
+            totalRuns += times.count + reused; totalReused += reused; totalSeconds += seconds
+            table.rows.append([e, f.profile, String(times.count + reused), String(reused), formatNumber(seconds / 60, decimals: 1)])
         }
-        table.rows.append(["all", "", String(totalRuns), formatNumber(totalSeconds / 60, decimals: 1)])
+        table.rows.append(["all", "", String(totalRuns), String(totalReused), formatNumber(totalSeconds / 60, decimals: 1)])
         table.rulesAfter = [Self.experiments.count - 1]
         files["runtime.tex"] = table.latex
         files["runtime.md"] = table.markdown
