@@ -161,7 +161,7 @@ report: $(REPORT) readme
 	$(call where,report: $(REPORT))
 
 # One run of the generator writes all of them (a grouped target, GNU make 4.3).
-$(addprefix $(GEN)/,$(GENERATED)) &: $(CSVS) $(wildcard $(BENCH_DIR)/machine.csv $(BENCH_DIR)/peers.csv $(BENCH_DIR)/policy-decode.csv) $(BIN)
+$(addprefix $(GEN)/,$(GENERATED)) &: $(CSVS) $(wildcard $(BENCH_DIR)/machine.csv $(BENCH_DIR)/peers.csv $(BENCH_DIR)/policy-decode.csv $(BENCH_DIR)/eviction-decode.csv) $(BIN)
 	@mkdir -p $(GEN)
 	$(BIN) report --results $(CSV_DIR) --bench $(BENCH_DIR) --out $(GEN) $(CLAIMS)
 
@@ -224,6 +224,7 @@ bench: release
 	$(BENCH_BIN) attention --out $(BENCH_DIR)/attention.csv
 	$(BENCH_BIN) train --out $(BENCH_DIR)/train.csv
 	$(BENCH_BIN) policy-decode --out $(BENCH_DIR)/policy-decode.csv
+	$(BENCH_BIN) eviction-decode --out $(BENCH_DIR)/eviction-decode.csv
 
 # --- PyTorch peer (not part of test or CI): torch from PyPI in .venv-peers (about 5 GB with
 # the CUDA wheels that `import torch` needs even on CPU), then AttnLab and torch side by side,

@@ -135,13 +135,18 @@ enum DecodeKernel {
     /// largest score m[h], the sum l[h] of e^(s − m[h]) and acc[h] = Σ e^(s − m[h]) v.
     /// Rows are scored front to back (all kv heads of a few rows together), prefetching
     /// the key and value rows `prefetchBytes` ahead, so each chunk's values are in cache
-    /// when they are accumulated.
+    /// when they are accumulated. With `record`, each chunk's weights e^(s − m) are copied
+    /// to record[h·recordStride + row] and that chunk's maximum m[h] to
+    /// chunkMax[h·chunkMaxStride + chunk index] (a policy's probabilities: p = weight ·
+    /// e^(chunk max − final m) / final l).
     @inline(__always)
     static func range(
         qs: UnsafePointer<Float>, heads: Int, kvHeads: Int, dk: Int, dv: Int,
         k: UnsafePointer<Float>, v: UnsafePointer<Float>, count: Int, ldk: Int, ldv: Int,
         m: UnsafeMutablePointer<Float>, l: UnsafeMutablePointer<Float>, acc: UnsafeMutablePointer<Float>,
-        scores: UnsafeMutablePointer<Float>
+        scores: UnsafeMutablePointer<Float>,
+        record: UnsafeMutablePointer<Float>? = nil, recordStride: Int = 0,
+        chunkMax: UnsafeMutablePointer<Float>? = nil, chunkMaxStride: Int = 0
     ) {
         let r = heads / kvHeads
         // Rows ahead to prefetch, and the bytes of a row the kernel reads.
@@ -234,6 +239,10 @@ enum DecodeKernel {
                     m[h] = newM
                 }
                 l[h] += VectorMath.expShiftedSum(s, count: nc, shift: newM)
+                if let record, let chunkMax {
+                    (record + h * recordStride + c0).update(from: s, count: nc)
+                    chunkMax[h * chunkMaxStride + c0 / chunk] = newM
+                }
             }
             // acc[h] += Σ_j p[h, j] · v_{j, g(h)}
             if r >= 4 {
@@ -439,6 +448,22 @@ public enum FloatDecode {
                             acc: UnsafeMutablePointer<Float>, scores: UnsafeMutablePointer<Float>) {
         DecodeKernel.range(qs: qs, heads: heads, kvHeads: kvHeads, dk: d, dv: d, k: keys, v: values, count: count,
                            ldk: ld, ldv: ld, m: m, l: l, acc: acc, scores: scores)
+    }
+
+    /// `fold` over rows that it also records the weights of, for a policy that scores
+    /// entries by the attention they receive: after the call, weights[h·stride + j] ·
+    /// e^(chunkMax[h·chunkMaxStride + j / chunk] − m[h]) / l[h] is head h's probability of
+    /// row j (when the state started empty). The rows stream in one pass, prefetched across
+    /// chunks, as `attend` reads them.
+    public static func foldRecordingWeights(scaledQuery qs: UnsafePointer<Float>, heads: Int, kvHeads: Int, headDim d: Int,
+                                            keys: UnsafePointer<Float>, values: UnsafePointer<Float>, count: Int, ld: Int,
+                                            max m: UnsafeMutablePointer<Float>, sum l: UnsafeMutablePointer<Float>,
+                                            acc: UnsafeMutablePointer<Float>, scores: UnsafeMutablePointer<Float>,
+                                            weights: UnsafeMutablePointer<Float>, stride: Int,
+                                            chunkMax: UnsafeMutablePointer<Float>, chunkMaxStride: Int) {
+        DecodeKernel.range(qs: qs, heads: heads, kvHeads: kvHeads, dk: d, dv: d, k: keys, v: values, count: count,
+                           ldk: ld, ldv: ld, m: m, l: l, acc: acc, scores: scores,
+                           record: weights, recordStride: stride, chunkMax: chunkMax, chunkMaxStride: chunkMaxStride)
     }
 
     public static func attend(query q: UnsafePointer<Float>, heads: Int, kvHeads: Int, headDim d: Int,

@@ -79,6 +79,17 @@ struct Arguments {
         return values
     }
 
+    /// A comma-separated list of numbers strictly between `lower` and `upper` (e.g. `--ratios 0.5,0.875`).
+    mutating func fractionList(_ name: String, between lower: Double, and upper: Double) throws -> [Double]? {
+        guard let text = try value(name) else { return nil }
+        let parts = text.split(separator: ",", omittingEmptySubsequences: false)
+        let values = parts.compactMap { Double($0.trimmingCharacters(in: .whitespaces)) }
+        guard !parts.isEmpty, values.count == parts.count, values.allSatisfy({ $0 > lower && $0 < upper }) else {
+            throw BenchError.usage("\(command): \(name) \(text) is invalid: use numbers in (\(lower), \(upper)), separated by commas")
+        }
+        return values
+    }
+
     /// Throws if any argument was not consumed.
     func finish() throws {
         guard let first = remaining.first else { return }

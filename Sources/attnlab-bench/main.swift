@@ -14,6 +14,7 @@ import TensorCore
 enum Benchmark: String, CaseIterable {
     case machine, matmul, attention, train
     case policyDecode = "policy-decode"
+    case evictionDecode = "eviction-decode"
 
     var summary: String {
         switch self {
@@ -22,6 +23,7 @@ enum Benchmark: String, CaseIterable {
         case .attention: return "prefill and decode time of every mechanism against context length"
         case .train: return "training tokens/s of the reference tiny model per mechanism"
         case .policyDecode: return "decode time over an int8 cache (dequantised in the kernel) against Float32"
+        case .evictionDecode: return "decode time with a cache held at a budget by StreamingLLM, H2O or TOVA"
         }
     }
 
@@ -32,6 +34,7 @@ enum Benchmark: String, CaseIterable {
         case .attention: return AttentionBench.usage
         case .train: return TrainBench.usage
         case .policyDecode: return PolicyDecodeBench.usage
+        case .evictionDecode: return EvictionDecodeBench.usage
         }
     }
 
@@ -42,6 +45,7 @@ enum Benchmark: String, CaseIterable {
         case .attention: try AttentionBench.run(arguments)
         case .train: try TrainBench.run(arguments)
         case .policyDecode: try PolicyDecodeBench.run(arguments)
+        case .evictionDecode: try EvictionDecodeBench.run(arguments)
         }
     }
 }
@@ -49,7 +53,7 @@ enum Benchmark: String, CaseIterable {
 func topLevelUsage() -> String {
     var text = "usage: attnlab-bench <benchmark> [options]\n\nbenchmarks:\n"
     for b in Benchmark.allCases {
-        text += "  " + b.rawValue.padding(toLength: 10, withPad: " ", startingAt: 0) + b.summary + "\n"
+        text += "  " + b.rawValue.padding(toLength: 16, withPad: " ", startingAt: 0) + b.summary + "\n"
     }
     text += "\n'attnlab-bench <benchmark> --help' shows a benchmark's options."
     return text

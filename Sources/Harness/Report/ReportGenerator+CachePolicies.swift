@@ -77,6 +77,7 @@ extension ReportGenerator {
         files["cache-policies.tex"] = table.latex
         numbers.add("PoliciesSeeds", String(Set(all.map { $0["seed"] }).count), "seeds per cache-policy point")
         try policyDecode()
+        try evictionDecode()
         policyNumbers(f, mqar: cells["mqar"].map { $0.filter { !$0.value.isEmpty } })
         needlePolicyNumbers(f, needle: cells["multikey-needle"].map { $0.filter { !$0.value.isEmpty } })
         if let mqar = cells["mqar"] {
@@ -165,6 +166,47 @@ extension ReportGenerator {
                 }
                 let ratio = table.rows.first(where: matches).flatMap { Double($0[value]) } ?? .nan
                 numbers.add("PolicyDecode\(name)Ratio" + macroWord(v), ratio, decimals: 2, "\(v) \(layout) / Float32 decode time at \(longest) tokens")
+            }
+        }
+    }
+
+    /// Generation at a budget with one eviction per token (results/bench/eviction-decode.csv,
+    /// `make bench`): at the longest context and the ratio removed nearest a half, per
+    /// kv-head grouping, the plain kernel over the budget against the whole context, and
+    /// each rule against the plain kernel over the budget (its bookkeeping's price).
+    mutating func evictionDecode() throws {
+        let path = "\(bench)/eviction-decode.csv"
+        let rules = ["streaming", "h2o", "tova"]
+        func missing() {
+            for name in ["Context", "Removed"] { numbers.add("EvictionDecode\(name)", "n/a", "no results/bench/eviction-decode.csv") }
+            for v in Self.variants {
+                for name in ["Budget"] + rules.map(macroWord) { numbers.add("EvictionDecode\(name)" + macroWord(v), "n/a", "no results/bench/eviction-decode.csv") }
+            }
+        }
+        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { return missing() }
+        let table: (header: [String], rows: [[String]])
+        do { table = try CSVTable.parse(text) } catch { throw HarnessError.failed("report: \(path): \(error)") }
+        let col = Dictionary(uniqueKeysWithValues: table.header.enumerated().map { ($1, $0) })
+        guard let variant = col["variant"], let tokens = col["tokens"], let ratioColumn = col["ratio"], let policy = col["policy"],
+              let metric = col["metric"], let value = col["value"] else {
+            throw HarnessError.failed("report: \(path) lacks variant/tokens/ratio/policy/metric/value columns")
+        }
+        guard let longest = table.rows.compactMap({ Int($0[tokens]) }).max(),
+              let removed = Set(table.rows.compactMap { Double($0[ratioColumn]) }).min(by: { abs($0 - 0.5) < abs($1 - 0.5) }) else {
+            throw HarnessError.failed("report: \(path) has no rows")
+        }
+        numbers.add("EvictionDecodeContext", Double(longest), decimals: 0, "context of the eviction decode comparison")
+        numbers.add("EvictionDecodeRemoved", removed * 100, decimals: 1, "% of the context evicted in the eviction decode comparison")
+        for v in Self.variants {
+            func ratio(_ p: String, _ m: String) -> Double {
+                table.rows.first { $0[variant] == v && Int($0[tokens]) == longest && Double($0[ratioColumn]) == removed && $0[policy] == p && $0[metric] == m }
+                    .flatMap { Double($0[value]) } ?? .nan
+            }
+            numbers.add("EvictionDecodeBudget" + macroWord(v), ratio("budget", "time_ratio_to_full"), decimals: 2,
+                        "\(v) decode time over the budget / over the whole context")
+            for r in rules {
+                numbers.add("EvictionDecode\(macroWord(r))" + macroWord(v), ratio(r, "time_ratio_to_budget"), decimals: 2,
+                            "\(v) decode time with \(r) eviction / plain decode over the budget")
             }
         }
     }
