@@ -3,7 +3,7 @@
 #               end-to-end check of the pipeline on the smoke profile
 #   make all    install what is missing, build, run the missing experiment shards,
 #               then figures, tables, numbers and paper/report.pdf
-# Also: make experiments | report | figures | bench | bench-peers | check-extension | test-release |
+# Also: make experiments | report | figures | bench | bench-peers | policies-peer | check-extension | test-release |
 #       test-asan | test-tsan | fuzz | fuzz-smoke | clean.
 # PROFILE=smoke or PROFILE=quick writes every output under out/<profile>/ instead.
 #
@@ -68,10 +68,10 @@ README_FIGURES := kv-models decode mqar recall-vs-cache passkey perf
 
 GENERATED    := numbers.tex series.gp kv-models.tex table1.tex summary.tex mqar.tex mqar-steps.tex mqar-points.csv mqar-curves.csv needle.tex needle-points.csv needle-distance.csv rvc-points.csv copying-points.csv selective-copying-points.csv copying.tex selective-copying.tex runtime.tex \
                 summary.md kv-models.md runtime.md peers.md prefill-slopes.csv perf.csv peers.tex perf.tex perf.md \
-                cache-policies.csv cache-policies.tex cache-policies-frontier.csv
+                cache-policies.csv cache-policies.tex cache-policies-frontier.csv policies-peer.tex policies-peer.md
 
 .PHONY: all test build release experiments report figures readme bench bench-peers deps deps-all clean help \
-        check-extension check-pipeline check-clusters test-release test-asan test-tsan fuzz fuzz-smoke $(addprefix run-,$(EXPERIMENTS))
+        check-extension check-pipeline check-clusters policies-peer test-release test-asan test-tsan fuzz fuzz-smoke $(addprefix run-,$(EXPERIMENTS))
 
 # One line at the end of a per-profile run saying where its outputs went: from the last goal
 # given (all when none), and from all rather than from its phases.
@@ -113,7 +113,7 @@ test: deps-all
 # The kernel, conformance and reference-agreement suites again in a release build (the
 # optimisation settings every reported number comes from), in a build directory of its own
 # with testing enabled so that `make release` is not rebuilt.
-RELEASE_SUITES = DecodeKernel|FlashPrefill|PrefillKernel|CausalAttention|CausalLinearAttention|ParallelMatmul|BLASThreadCount|VectorMath|GradientCheck|Conformance|EquivalenceTests|ReferenceAgreement|LongSequence|AttentionSinks|TrainingPath
+RELEASE_SUITES = DecodeKernel|FlashPrefill|PrefillKernel|CausalAttention|CausalLinearAttention|ParallelMatmul|BLASThreadCount|VectorMath|GradientCheck|Conformance|EquivalenceTests|ReferenceAgreement|LongSequence|AttentionSinks|TrainingPath|EvictingDecodeCache
 test-release: deps
 	$(SWIFT) build -c release --build-tests --build-path .build-release-tests -Xswiftc -enable-testing
 	$(SWIFT) test -c release --build-path .build-release-tests -Xswiftc -enable-testing --skip-build --filter '$(RELEASE_SUITES)'
@@ -161,7 +161,7 @@ report: $(REPORT) readme
 	$(call where,report: $(REPORT))
 
 # One run of the generator writes all of them (a grouped target, GNU make 4.3).
-$(addprefix $(GEN)/,$(GENERATED)) &: $(CSVS) $(wildcard $(BENCH_DIR)/machine.csv $(BENCH_DIR)/peers.csv $(BENCH_DIR)/policy-decode.csv $(BENCH_DIR)/eviction-decode.csv) $(BIN)
+$(addprefix $(GEN)/,$(GENERATED)) &: $(CSVS) $(wildcard $(BENCH_DIR)/machine.csv $(BENCH_DIR)/peers.csv $(BENCH_DIR)/policy-decode.csv $(BENCH_DIR)/eviction-decode.csv $(BENCH_DIR)/policies-peer.csv) $(BIN)
 	@mkdir -p $(GEN)
 	$(BIN) report --results $(CSV_DIR) --bench $(BENCH_DIR) --out $(GEN) $(CLAIMS)
 
@@ -245,6 +245,38 @@ bench-peers: release $(PEERS_VENV)/.installed
 	@mkdir -p $(BENCH_DIR)
 	$(PEERS_VENV)/bin/python scripts/bench_peers.py --bin .build/release --threads $(PEERS_THREADS) \
 	  --out $(BENCH_DIR)/peers.csv $(PEERS_ARGS)
+
+# --- kvpress peer for the cache policies (not part of test or CI): transformers and kvpress
+# added to .venv-peers, two models trained as the cache-policies experiment trains them (MHA
+# on the multi-key needle task, GQA on MQAR; resumable checkpoints under out/policies-peer),
+# then every eviction policy against its kvpress press on the same examples
+# (scripts/kvpress_peer.py; writes results/bench/policies-peer.csv).
+POLICY_PEER_DIR := out/policies-peer
+POLICY_PEER_TRAIN := --layers 2 --heads 4 --mlp 0 --target-accuracy 0.995 --eval-examples 512 --test-examples 500 --threads 1 --seed 0
+
+$(PEERS_VENV)/.kvpress-installed: $(PEERS_VENV)/.installed
+	$(PEERS_VENV)/bin/pip install transformers kvpress
+	@touch $@
+
+$(POLICY_PEER_DIR)/mha-needle.done: | release
+	@mkdir -p $(POLICY_PEER_DIR)
+	$(BIN) train --variant mha --task multikey-needle --seq-len 64 --needles 4 --questions 4 --vocab 512 --d-model 64 \
+	  --batch-size 32 --lr 0.003 --warmup 50 --max-steps 6000 --cue-steps 2500 $(POLICY_PEER_TRAIN) \
+	  --checkpoint $(POLICY_PEER_DIR)/mha-needle.safetensors
+	@touch $@
+
+$(POLICY_PEER_DIR)/gqa-mqar.done: | release
+	@mkdir -p $(POLICY_PEER_DIR)
+	$(BIN) train --variant gqa --kv-heads 2 --task mqar --seq-len 64 --kv-pairs 4 --vocab 8192 --d-model 128 \
+	  --batch-size 64 --lr 0.0022 --warmup 100 --max-steps 2500 $(POLICY_PEER_TRAIN) \
+	  --checkpoint $(POLICY_PEER_DIR)/gqa-mqar.safetensors
+	@touch $@
+
+policies-peer: release $(PEERS_VENV)/.kvpress-installed $(POLICY_PEER_DIR)/mha-needle.done $(POLICY_PEER_DIR)/gqa-mqar.done
+	@mkdir -p $(BENCH_DIR)
+	$(PEERS_VENV)/bin/python scripts/kvpress_peer.py --bin .build/release \
+	  --checkpoint $(POLICY_PEER_DIR)/mha-needle.safetensors --checkpoint $(POLICY_PEER_DIR)/gqa-mqar.safetensors \
+	  --out $(BENCH_DIR)/policies-peer.csv $(POLICY_PEER_ARGS)
 
 clean:
 	rm -rf .build paper/generated paper/build paper/build.log out

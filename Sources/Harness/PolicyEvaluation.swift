@@ -27,6 +27,9 @@ public struct PolicyEvaluation: Sendable {
     /// evenly over each causal prefix would give it (H_c − 1)/(c − 1), 0.25 at c = 8).
     public var firstTokenAttention: [[Double]] = []
 
+    /// With `record`: every example as evaluated, in test-set order.
+    public var examples: [EvaluatedExample] = []
+
     public var accuracy: Double { total == 0 ? .nan : Double(correct) / Double(total) }
     /// What the policy keeps per context token, all layers (the x axis of the frontier).
     public var bytesPerContextToken: Double { Double(compressedBytes) / Double(contextTokens) }
@@ -35,8 +38,10 @@ public struct PolicyEvaluation: Sendable {
 
     /// Evaluates `model` on the examples of `set` (their context and questions split at
     /// `task.contextLength`), `chunk` examples at a time.
+    /// With `record`, each example's tokens, answers, predictions and the positions every
+    /// layer's kv heads kept are kept in `examples` (for a peer to compare against).
     public static func run(model: TransformerLM, task: any ContextThenQuestions, set: TaskBatch, policy: CachePolicy,
-                           settings: CachePolicySettings, chunk: Int = 64) throws -> PolicyEvaluation {
+                           settings: CachePolicySettings, chunk: Int = 64, record: Bool = false) throws -> PolicyEvaluation {
         try policy.validate(settings)
         for block in model.blocks { if let why = policy.refusal(for: block.attention.variant) { throw CachePolicyError(why) } }
         let c = task.contextLength, t = set.length
@@ -66,14 +71,36 @@ public struct PolicyEvaluation: Sendable {
             }
             for (l, cache) in caches.enumerated() { policy.descriptor.compress(cache, settings: settings, layer: l, of: caches.count) }
             result.compressedBytes += caches.reduce(0) { $0 + $1.bytes }
+            // [layer][sequence][kv head]: the context positions each store kept (before the questions join it).
+            let kept = record ? caches.map { $0.stores.map { $0.map(\.positions) } } : []
             let logits = model.step(ids: questions, batch: n, length: t - c, caches: caches)  // [n, T − c, V]
-            let scored = Tasks.accuracy(predictions: argmaxRows(logits.reshaped([n * (t - c), -1])), targets: targets)
+            let predictions = argmaxRows(logits.reshaped([n * (t - c), -1]))
+            let scored = Tasks.accuracy(predictions: predictions, targets: targets)
+            if record {
+                let q = t - c
+                for b in 0..<n {
+                    result.examples.append(EvaluatedExample(
+                        ids: Array(context[(b * c)..<((b + 1) * c)] + questions[(b * q)..<((b + 1) * q)]),
+                        targets: Array(targets[(b * q)..<((b + 1) * q)]), predictions: Array(predictions[(b * q)..<((b + 1) * q)]),
+                        kept: kept.map { $0[b] }))
+                }
+            }
             result.correct += scored.correct
             result.total += scored.total
             result.contextTokens += n * c
         }
         return result
     }
+}
+
+/// One test example as a policy evaluation saw it: the tokens (context, then questions),
+/// the answers at the question positions (`ignoreLabel` where none is scored), the model's
+/// predictions there, and per layer and kv head the context positions the cache kept.
+public struct EvaluatedExample: Codable, Sendable, Equatable {
+    public var ids: [Int]
+    public var targets: [Int]
+    public var predictions: [Int]
+    public var kept: [[[Int]]]
 }
 
 /// A model trained by `attnlab train --checkpoint`, with what it was trained on.

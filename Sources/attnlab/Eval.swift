@@ -33,6 +33,8 @@ struct Eval: ParsableCommand {
     @Option(help: "Eviction: fraction of the context's cache removed, in [0, 1).") var ratio: Double = 0
     @Option(help: "Quantisation: bits per code.") var bits: Int?
     @Option(help: "Test examples (default: the run's own count).") var examples: Int?
+    @Option(help: "Write every example as evaluated (tokens, answers, predictions, the positions each layer's kv heads kept) and the settings to this JSON file, for a peer to compare against.")
+    var dump: String?
 
     func run() throws {
         let p: CachePolicy
@@ -49,12 +51,36 @@ struct Eval: ParsableCommand {
         guard n >= 1 else { throw ValidationError("--examples \(n) is invalid: use at least 1") }
         let set = testSet(task, examples: n, seed: trained.train.seed)
         let r: PolicyEvaluation
-        do { r = try PolicyEvaluation.run(model: trained.model, task: task, set: set, policy: p, settings: settings) }
+        do { r = try PolicyEvaluation.run(model: trained.model, task: task, set: set, policy: p, settings: settings, record: dump != nil) }
         catch let e as CachePolicyError { throw ValidationError(e.description) }
+        if let dump {
+            let record = EvaluationDump(task: "\(task.id.rawValue) \(task.configDescription)", contextLength: task.contextLength, policy: p.rawValue,
+                                        ratio: settings.ratio, bits: p.kind == .quantisation ? settings.bits : nil, sinks: settings.sinks,
+                                        observationWindow: settings.observationWindow, poolingKernel: settings.poolingKernel,
+                                        pyramidBeta: settings.pyramidBeta, accuracy: r.accuracy, examples: r.examples)
+            let encoder = JSONEncoder()
+            encoder.keyEncodingStrategy = .convertToSnakeCase
+            try AtomicFile.write(String(decoding: try encoder.encode(record), as: UTF8.self), to: dump)
+        }
         print("task \(task.id.rawValue) (\(task.configDescription)); context \(task.contextLength) tokens; \(n) test examples")
         print("policy \(p.rawValue)" + (p.kind == .eviction ? " ratio \(ratio)" : p.kind == .quantisation ? " bits \(settings.bits)" : ""))
         print(String(format: "accuracy %.4f (%d of %d answers)", r.accuracy, r.correct, r.total))
         print(String(format: "cache after the context: %.1f bytes per context token (all layers), %.4f of the full cache",
                      r.bytesPerContextToken, r.keptFraction))
     }
+}
+
+/// What `attnlab eval --dump` writes: the evaluation's settings and every example.
+struct EvaluationDump: Encodable {
+    var task: String
+    var contextLength: Int
+    var policy: String
+    var ratio: Double
+    var bits: Int?
+    var sinks: Int
+    var observationWindow: Int
+    var poolingKernel: Int
+    var pyramidBeta: Double
+    var accuracy: Double
+    var examples: [EvaluatedExample]
 }

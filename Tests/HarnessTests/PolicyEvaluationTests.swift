@@ -44,6 +44,28 @@ struct PolicyEvaluationTests {
         #expect(half.bytesPerContextToken < full.bytesPerContextToken)
     }
 
+    /// The record a peer compares against: every example in order, its tokens as the test set
+    /// holds them, predictions that score as the evaluation counted, and per layer and kv head
+    /// the context positions the policy kept (StreamingLLM's rule, stated here directly).
+    @Test func aRecordedEvaluationHoldsEachExampleAndTheKeptPositions() throws {
+        let dir = try TempDir("policy-record")
+        _ = try trainTiny(.multikeyNeedle, checkpoint: dir.file("run.ckpt"))
+        let trained = try TrainedModel.load(checkpoint: dir.file("run.ckpt"))
+        let t = try #require(trained.task.heldOut as? any ContextThenQuestions)
+        let set = testSet(t, examples: 10, seed: trained.train.seed)
+        var settings = CachePolicySettings(ratio: 0.5)
+        settings.sinks = 2
+        let r = try PolicyEvaluation.run(model: trained.model, task: t, set: set, policy: .streaming, settings: settings, chunk: 4, record: true)
+        let c = t.contextLength, budget = settings.budget(of: c)
+        #expect(r.examples.count == 10)
+        #expect(r.examples.enumerated().allSatisfy { $0.element.ids == Array(set.inputs(row: $0.offset)) })
+        #expect(r.examples.reduce(0) { $0 + zip($1.targets, $1.predictions).filter { $0 != ignoreLabel && $0 == $1 }.count } == r.correct)
+        let streaming = Array(0..<2) + Array((c - (budget - 2))..<c)
+        #expect(r.examples.allSatisfy { $0.kept.count == 2 && $0.kept.allSatisfy { $0.count == 2 && $0.allSatisfy { $0 == streaming } } })
+        let plain = try PolicyEvaluation.run(model: trained.model, task: t, set: set, policy: .streaming, settings: settings, chunk: 4)
+        #expect(plain.examples.isEmpty && plain.correct == r.correct)
+    }
+
     /// With every key zero, attention is even over each causal prefix, so the first token
     /// receives (H_c − 1)/(c − 1) on average from the other context queries.
     @Test func firstTokenAttentionIsTheMeanProbabilityOnTokenZero() throws {

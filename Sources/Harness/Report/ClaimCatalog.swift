@@ -24,6 +24,7 @@ public enum ClaimID: String, CaseIterable, Sendable {
     case copyingWindowReach = "copying-window-reach"
     case peersAgree = "peers-agree"
     case policiesNoFirstTokenSink = "policies-no-first-token-sink"
+    case policiesMatchKvpress = "policies-match-kvpress"
 
     public var statement: String {
         switch self {
@@ -63,6 +64,8 @@ public enum ClaimID: String, CaseIterable, Sendable {
             return "AttnLab's attention layers agree with the PyTorch implementation on the same weights and inputs (relative error below 1e-4)"
         case .policiesNoFirstTokenSink:
             return "in the trained models of the cache-policies experiment no layer and kv head gives the first context token more than twice the attention that even attention over each prefix would"
+        case .policiesMatchKvpress:
+            return "on the same trained models, kvpress's StreamingLLM and SnapKV presses keep exactly the tokens AttnLab's policies keep, and the two sides' predictions agree on the full cache"
         }
     }
 }

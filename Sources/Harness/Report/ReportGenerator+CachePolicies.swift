@@ -78,6 +78,7 @@ extension ReportGenerator {
         numbers.add("PoliciesSeeds", String(Set(all.map { $0["seed"] }).count), "seeds per cache-policy point")
         try policyDecode()
         try evictionDecode()
+        try policiesPeer()
         policyNumbers(f, mqar: cells["mqar"].map { $0.filter { !$0.value.isEmpty } })
         needlePolicyNumbers(f, needle: cells["multikey-needle"].map { $0.filter { !$0.value.isEmpty } })
         if let mqar = cells["mqar"] {
@@ -209,6 +210,57 @@ extension ReportGenerator {
                             "\(v) decode time with \(r) eviction / plain decode over the budget")
             }
         }
+    }
+
+    /// results/bench/policies-peer.csv (make policies-peer), when present: AttnLab's policies
+    /// against kvpress's presses on the same trained models, the accuracy each side gets and
+    /// how far the kept token sets agree. Absent: a table saying so.
+    mutating func policiesPeer() throws {
+        var table = ReportTable(columns: [("task", "l"), ("mechanism", "l"), ("policy", "l"), ("kvpress press", "l"), ("ratio", "r"),
+                                          ("AttnLab acc.", "r"), ("kvpress acc.", "r"), ("kept: Jaccard", "r"), ("identical", "r")], rows: [])
+        let path = "\(bench)/policies-peer.csv"
+        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
+            numbers.add("PoliciesPeerStatus", "not measured (no results/bench/policies-peer.csv; run make policies-peer)", "kvpress comparison")
+            numbers.add("PoliciesPeerAgreement", "n/a", "least prediction agreement with kvpress's model on the full cache")
+            numbers.add("PoliciesPeerKvpressVersion", "n/a", "kvpress version")
+            table.rows.append(["not measured", "", "", "", "", "", "", "", ""])
+            files["policies-peer.tex"] = table.latex
+            files["policies-peer.md"] = table.markdown
+            return
+        }
+        let parsed: (header: [String], rows: [[String]])
+        do { parsed = try CSVTable.parse(text) } catch { throw HarnessError.failed("report: \(path): \(error)") }
+        let col = Dictionary(uniqueKeysWithValues: parsed.header.enumerated().map { ($1, $0) })
+        let needed = ["task", "variant", "policy", "press", "ratio", "metric", "value", "kvpress_version"]
+        guard needed.allSatisfy({ col[$0] != nil }) else { throw HarnessError.failed("report: \(path) lacks one of \(needed)") }
+        func cell(_ r: [String], _ name: String) -> String { r[col[name]!] }
+        func value(_ task: String, _ variant: String, _ policy: String, _ ratio: String, _ metric: String) -> Double {
+            parsed.rows.first { cell($0, "task") == task && cell($0, "variant") == variant && cell($0, "policy") == policy
+                && cell($0, "ratio") == ratio && cell($0, "metric") == metric }.flatMap { Double(cell($0, "value")) } ?? .nan
+        }
+        var seen = Set<[String]>()
+        for r in parsed.rows where cell(r, "policy") != "full" {
+            let key = ["task", "variant", "policy", "ratio"].map { cell(r, $0) }
+            guard seen.insert(key).inserted else { continue }
+            let (t, v, p, ratio) = (key[0], key[1], key[2], key[3])
+            func pct(_ m: String) -> String { formatNumber(value(t, v, p, ratio, m) * 100, decimals: 1) }
+            let jaccard = value(t, v, p, ratio, "kept_jaccard"), same = value(t, v, p, ratio, "kept_identical")
+            table.rows.append([t, Self.label(v), (try? CachePolicy.parse(p).displayName) ?? p, cell(r, "press"), ratio, pct("attnlab_accuracy"),
+                               pct("peer_accuracy"), jaccard.isNaN ? "—" : formatNumber(jaccard, decimals: 3),
+                               same.isNaN ? "—" : formatNumber(same * 100, decimals: 0) + " %"])
+        }
+        let agreement = parsed.rows.filter { cell($0, "policy") == "full" && cell($0, "metric") == "prediction_agreement" }.compactMap { Double(cell($0, "value")) }
+        let least = agreement.min() ?? .nan
+        numbers.add("PoliciesPeerStatus", "measured", "kvpress comparison")
+        numbers.add("PoliciesPeerAgreement", least * 100, decimals: 2, "least prediction agreement (%) with kvpress's model on the full cache")
+        numbers.add("PoliciesPeerKvpressVersion", parsed.rows.first.map { cell($0, "kvpress_version") } ?? "", "kvpress version")
+        // The two methods whose rules both sides state the same way must keep the same tokens.
+        let exact = parsed.rows.filter { ["streaming", "snapkv"].contains(cell($0, "policy")) && cell($0, "metric") == "kept_jaccard" }
+            .compactMap { Double(cell($0, "value")) }
+        claim(.policiesMatchKvpress, !exact.isEmpty && exact.allSatisfy { $0 == 1 } && least >= 0.995,
+              "StreamingLLM/SnapKV Jaccard \(exact), least full-cache agreement \(least)")
+        files["policies-peer.tex"] = table.latex
+        files["policies-peer.md"] = table.markdown
     }
 
     /// The other family on the policies' axis: recall-vs-cache's configurations (the
