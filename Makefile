@@ -41,7 +41,7 @@ BENCH_DIR    := results/bench
 # --no-claims / --enforce-claims override that.
 CLAIMS       ?=
 
-EXPERIMENTS  := kv-cache-models kv-cache-scaling prefill-scaling decode-scaling mqar-recall \
+EXPERIMENTS  := kv-cache-models kv-cache-scaling prefill-scaling decode-scaling mqar-recall mqar-one-head \
                 recall-vs-cache passkey-distance copying selective-copying throughput multikey-needle cache-policies
 CSVS         := $(addprefix $(CSV_DIR)/,$(addsuffix .csv,$(EXPERIMENTS)))
 

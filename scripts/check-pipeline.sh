@@ -39,7 +39,7 @@ mk experiments >"$work/experiments.log" 2>&1 \
   || { tail -30 "$work/experiments.log"; echo "check-pipeline: experiments failed" >&2; exit 1; }
 mk figures report >"$work/report.log" 2>&1 \
   || { tail -40 "$work/report.log"; echo "check-pipeline: report failed" >&2; exit 1; }
-for e in kv-cache-models kv-cache-scaling prefill-scaling decode-scaling mqar-recall recall-vs-cache passkey-distance copying selective-copying throughput multikey-needle; do
+for e in kv-cache-models kv-cache-scaling prefill-scaling decode-scaling mqar-recall mqar-one-head recall-vs-cache passkey-distance copying selective-copying throughput multikey-needle; do
   [ -s "$out/results/$e.csv" ] || { echo "check-pipeline: $out/results/$e.csv missing" >&2; exit 1; }
   ls results/shards/"$e"/smoke/*.csv >/dev/null 2>&1 || { echo "check-pipeline: no shards in results/shards/$e/smoke/" >&2; exit 1; }
 done

@@ -1,12 +1,18 @@
 // Multi-query associative recall (mqar-recall): mqar.tex/.md, mqar-steps.tex, mqar-points.csv
 // and mqar-curves.csv; claims mqar-fixed-state-not-above-baseline and mqar-baseline-converges.
+// Zoology's one-head attention (mqar-one-head) joins both tables as a reference row below
+// the mechanisms; it takes no part in the gate or the claims.
 
 import Attention
 import Foundation
 
 extension ReportGenerator {
-    mutating func mqar(_ f: ResultsFile) throws {
+    /// The one-head reference row's label.
+    static let oneHeadLabel = "MHA, 1 head (zoology)"
+
+    mutating func mqar(_ f: ResultsFile, oneHead: ResultsFile) throws {
         let points = f.recallPoints()
+        let reference = oneHead.recallPoints()
         // A cell is (T, N, width); sorted by length, pairs, then width.
         func cell(_ p: RecallPoint) -> [Int] { [p.int("seq_len") ?? 0, p.int("kv_pairs") ?? 0, p.int("d_model") ?? 0] }
         let cells = Array(Set(points.map(cell))).sorted { $0.lexicographicallyPrecedes($1) }
@@ -22,16 +28,24 @@ extension ReportGenerator {
         var accuracyTable = ReportTable(columns: [("mechanism", "l")] + cells.map { (cellTitle($0) + (converged.contains($0) ? "" : " †"), "r") }, rows: [])
         var stepsTable = ReportTable(columns: [("mechanism", "l")] + cells.map { (cellTitle($0), "r") }, rows: [])
         var csv = "variant,seq_len,kv_pairs,d_model,seed,lr,accuracy,steps_to_99,tokens_to_99,baseline_converged\n"
-        for v in seriesOrder(Array(Set(points.map(\.variant)))) {
-            var accRow = [Self.label(v)], stepsRow = [Self.label(v)]
+        let mechanisms = seriesOrder(Array(Set(points.map(\.variant))))
+        // (label, id in mqar-points.csv, point in a cell): the mechanisms, then the one-head
+        // reference when it ran (tables only: the points file and figure hold the mechanisms).
+        var series: [(label: String, id: String?, point: ([Int]) -> RecallPoint?)] = mechanisms.map { v in (Self.label(v), v, { point(v, $0) }) }
+        if !reference.isEmpty {
+            series.append((Self.oneHeadLabel, nil, { c in reference.first { cell($0) == c } }))
+        }
+        for (label, id, pointIn) in series {
+            var accRow = [label], stepsRow = [label]
             for c in cells {
-                guard let p = point(v, c) else { accRow.append("—"); stepsRow.append("—"); continue }
+                guard let p = pointIn(c) else { accRow.append("—"); stepsRow.append("—"); continue }
                 let m = p.meanAccuracy * 100, h = p.accuracyHalfWidth95 * 100
                 accRow.append(formatNumber(m, decimals: 1) + (h.isNaN ? "" : " ± " + formatNumber(h, decimals: 1)))
                 let reached = p.stepsTo99.compactMap { $0 }
                 stepsRow.append(reached.isEmpty ? "— (0/\(p.seeds.count))"
                                 : formatNumber(mean(reached), decimals: 0) + (reached.count < p.seeds.count ? " (\(reached.count)/\(p.seeds.count))" : ""))
                 for i in p.seeds.indices {
+                    guard let v = id else { break }
                     csv += [v, String(c[0]), String(c[1]), String(c[2]), p.seeds[i], "\(p.learningRates[i])", "\(p.accuracies[i])",
                             p.stepsTo99[i].map { String(Int($0)) } ?? "", p.tokensTo99[i].map { String(Int($0)) } ?? "",
                             converged.contains(c) ? "1" : "0"].joined(separator: ",") + "\n"
@@ -39,6 +53,10 @@ extension ReportGenerator {
             }
             accuracyTable.rows.append(accRow)
             stepsTable.rows.append(stepsRow)
+        }
+        if !reference.isEmpty {
+            accuracyTable.rulesAfter.insert(mechanisms.count - 1)
+            stepsTable.rulesAfter.insert(mechanisms.count - 1)
         }
         files["mqar.tex"] = accuracyTable.latex
         files["mqar.md"] = accuracyTable.markdown
@@ -85,6 +103,14 @@ extension ReportGenerator {
         for v in Self.variants {
             numbers.add("MQARHard" + macroWord(v), (point(v, hardest)?.meanAccuracy ?? .nan) * 100, decimals: 1, "\(v) mean test accuracy % on the hardest cell")
         }
+        // The one-head reference: on how many of the cells it ran it reached 99 % mean test accuracy.
+        let referenceCells = cells.filter { c in reference.contains { cell($0) == c } }
+        let referenceConverged = referenceCells.filter { c in (reference.first { cell($0) == c }?.meanAccuracy ?? 0) >= target }
+        numbers.add("MQAROneHeadCells", String(referenceCells.count), "MQAR cells the one-head reference ran")
+        numbers.add("MQAROneHeadConvergedCells", String(referenceConverged.count), "cells where one-head MHA reached 99 % mean test accuracy")
+        numbers.add("MQAROneHeadProfile", reference.isEmpty ? "n/a" : oneHead.profile, "profile of the one-head reference")
+        numbers.add("MQAROneHeadHard", (reference.first { cell($0) == hardest }?.meanAccuracy ?? .nan) * 100, decimals: 1,
+                    "one-head MHA mean test accuracy % on the hardest cell")
         // Gated ranking claim: checked only on cells whose baseline converged.
         let fixedState = Variant.with(.fixed).map(\.rawValue)
         let gated = cells.filter(converged.contains).flatMap { c in fixedState.compactMap { v in point(v, c).map { (c, v, $0.meanAccuracy) } } }

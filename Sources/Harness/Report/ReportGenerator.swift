@@ -39,7 +39,7 @@ public struct ReportGenerator {
     /// ClaimID in ClaimCatalog.swift and its \checked{} sentence in paper/report.tex; the
     /// Makefile lists the experiments and generated files it tracks.)
     static let experiments = ["kv-cache-models", "kv-cache-scaling", "prefill-scaling", "decode-scaling", "mqar-recall",
-                              "recall-vs-cache", "passkey-distance", "multikey-needle", "copying", "selective-copying", "throughput",
+                              "mqar-one-head", "recall-vs-cache", "passkey-distance", "multikey-needle", "copying", "selective-copying", "throughput",
                               "cache-policies"]
 
     /// Display name of a series (a mechanism or one of its inference paths).
@@ -57,7 +57,7 @@ public struct ReportGenerator {
         try kvScaling(loaded["kv-cache-scaling"]!)
         try prefill(loaded["prefill-scaling"]!)
         try decode(loaded["decode-scaling"]!)
-        try mqar(loaded["mqar-recall"]!)
+        try mqar(loaded["mqar-recall"]!, oneHead: loaded["mqar-one-head"]!)
         try recallVsCache(loaded["recall-vs-cache"]!)
         try passkey(loaded["passkey-distance"]!)
         try multikeyNeedle(loaded["multikey-needle"]!)
