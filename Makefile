@@ -68,7 +68,7 @@ README_FIGURES := kv-models decode mqar recall-vs-cache passkey perf
 
 GENERATED    := numbers.tex series.gp kv-models.tex table1.tex summary.tex mqar.tex mqar-steps.tex mqar-points.csv mqar-curves.csv needle.tex needle-points.csv needle-distance.csv rvc-points.csv copying-points.csv selective-copying-points.csv copying.tex selective-copying.tex runtime.tex \
                 summary.md kv-models.md runtime.md peers.md prefill-slopes.csv perf.csv peers.tex perf.tex perf.md \
-                cache-policies.csv cache-policies.tex cache-policies-frontier.csv policies-peer.tex policies-peer.md
+                cache-policies.csv cache-policies.tex cache-policies-frontier.csv policies-peer.tex policies-peer.md families-at-budgets.tex families-at-budgets.md
 
 .PHONY: all test build release experiments report figures readme bench bench-peers deps deps-all clean help \
         check-extension check-pipeline check-clusters policies-peer test-release test-asan test-tsan fuzz fuzz-smoke $(addprefix run-,$(EXPERIMENTS))

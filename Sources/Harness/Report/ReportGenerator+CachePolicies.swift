@@ -86,6 +86,7 @@ extension ReportGenerator {
         } else {
             architecturesOnPolicyAxis(architectures, cell: [:], vocab: "")
         }
+        familiesAtBudgets(f, architectures: architectures, cell: cells["mqar"])
     }
 
     /// The table's heading row of a task's block.
