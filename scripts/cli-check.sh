@@ -66,6 +66,10 @@ test_accuracy=$(sed -n 's/^test accuracy \([0-9.]*\).*/\1/p' "$WORK/out")
 expect_ok "$BIN" eval --checkpoint "$WORK/run.ckpt"
 grep -q "^accuracy $test_accuracy " "$WORK/out" || { echo "FAIL: eval's full cache ($(grep '^accuracy' "$WORK/out")) differs from training's test accuracy $test_accuracy"; failures=$((failures + 1)); }
 expect_ok "$BIN" eval --checkpoint "$WORK/run.ckpt" --policy kivi --bits 2
+# --dump: every example as evaluated, for a peer (scripts/kvpress_peer.py) to compare against.
+expect_ok "$BIN" eval --checkpoint "$WORK/run.ckpt" --policy snapkv --ratio 0.5 --examples 6 --dump "$WORK/dump/eval.json"
+python3 -c "import json,sys; d=json.load(open(sys.argv[1])); assert d['policy']=='snapkv' and len(d['examples'])==6 and all(len(e['kept'])==2 for e in d['examples'])" \
+  "$WORK/dump/eval.json" || { echo "FAIL: eval --dump did not write 6 examples with 2 layers' kept positions"; failures=$((failures + 1)); }
 expect_error "valid: full, streaming, streaming-renumbered, recent, h2o" "$BIN" eval --checkpoint "$WORK/run.ckpt" --policy lru
 expect_error "ratio = 1.0" "$BIN" eval --checkpoint "$WORK/run.ckpt" --policy h2o --ratio 1
 expect_error "bits = 3 is invalid for kivi; valid: 2, 4" "$BIN" eval --checkpoint "$WORK/run.ckpt" --policy kivi --bits 3
