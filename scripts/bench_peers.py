@@ -65,6 +65,7 @@ LAYER_CONFIGS = {
     "gqa": dict(REFERENCE, num_key_value_heads=2),
     "mqa": dict(REFERENCE, num_key_value_heads=1),
     "mla": dict(REFERENCE),
+    "linear": dict(REFERENCE, num_key_value_heads=8),
 }
 HEADER = ["operation", "variant", "batch", "tokens", "kv_heads", "implementation", "metric", "value", "unit",
           "threads", "torch_version", "cpu_model", "blas_core", "openblas_coretype_env", "build", "date",
@@ -148,6 +149,56 @@ class SoftmaxLayer:
         o = F.scaled_dot_product_attention(q.transpose(1, 2), keys, values, is_causal=True,
                                            enable_gqa=self.g != self.h)          # [B, H, T, D]
         return o.transpose(1, 2).reshape(b, t, self.h * self.d) @ self.wo.T
+
+
+class LinearLayer:
+    """Linear attention (Katharopoulos et al. 2020) as AttnLab's LinearAttention.swift:
+    φ(x) = elu(x) + 1 on q = x W_qᵀ and k = x W_kᵀ (d_k = linear_feature_dim per head), v = x W_vᵀ,
+    no positions; out_t = φ(q_t)ᵀ S_t / (φ(q_t)ᵀ z_t + 1e-6), S_t = Σ_{s≤t} φ(k_s) v_sᵀ,
+    z_t = Σ_{s≤t} φ(k_s). Training through the masked quadratic form (what one writes in
+    PyTorch at these lengths); inference through the recurrent state (S, z)."""
+
+    eps = 1e-6
+
+    def __init__(self, cfg, weights):
+        self.h, self.dv = cfg["num_attention_heads"], cfg["head_dim"]
+        self.dk = cfg.get("linear_feature_dim", self.dv)
+        self.wq, self.wk = weights["q_proj.weight"], weights["k_proj.weight"]    # [H·d_k, C]
+        self.wv, self.wo = weights["v_proj.weight"], weights["o_proj.weight"]    # [H·d_v, C], [C, H·d_v]
+
+    def parameters(self):
+        return [self.wq, self.wk, self.wv, self.wo]
+
+    def _project(self, x):
+        b, t, _ = x.shape
+        q = F.elu((x @ self.wq.T).view(b, t, self.h, self.dk).transpose(1, 2)) + 1   # [B, H, T, d_k]
+        k = F.elu((x @ self.wk.T).view(b, t, self.h, self.dk).transpose(1, 2)) + 1
+        v = (x @ self.wv.T).view(b, t, self.h, self.dv).transpose(1, 2)              # [B, H, T, d_v]
+        return q, k, v
+
+    def forward(self, x):
+        b, t, _ = x.shape
+        q, k, v = self._project(x)
+        a = torch.tril(q @ k.transpose(-1, -2))                                  # [B, H, T, T]
+        o = (a @ v) / (a.sum(-1, keepdim=True) + self.eps)
+        return o.transpose(1, 2).reshape(b, t, self.h * self.dv) @ self.wo.T
+
+    def make_cache(self, batch, capacity):
+        return dict(s=torch.zeros(batch, self.h, self.dk, self.dv), z=torch.zeros(batch, self.h, self.dk))
+
+    def step(self, x, cache):
+        """Token by token through the state (the recurrence a cache holds)."""
+        b, t, _ = x.shape
+        q, k, v = self._project(x)
+        outs = []
+        for i in range(t):
+            cache["s"] = cache["s"] + k[:, :, i, :, None] * v[:, :, i, None, :]
+            cache["z"] = cache["z"] + k[:, :, i]
+            num = (q[:, :, i, :, None] * cache["s"]).sum(-2)                       # [B, H, d_v]
+            den = (q[:, :, i] * cache["z"]).sum(-1, keepdim=True) + self.eps
+            outs.append(num / den)
+        o = torch.stack(outs, dim=2)                                              # [B, H, T, d_v]
+        return o.transpose(1, 2).reshape(b, t, self.h * self.dv) @ self.wo.T
 
 
 class MLALayer:
@@ -244,7 +295,9 @@ class MLALayer:
 
 
 def make_layer(variant, cfg, weights, mla_path="naive"):
-    return MLALayer(cfg, weights, mla_path) if variant == "mla" else SoftmaxLayer(cfg, weights)
+    if variant == "mla":
+        return MLALayer(cfg, weights, mla_path)
+    return LinearLayer(cfg, weights) if variant == "linear" else SoftmaxLayer(cfg, weights)
 
 
 def random_weights(variant, cfg, gen, requires_grad=False):
@@ -263,6 +316,10 @@ def random_weights(variant, cfg, gen, requires_grad=False):
                 "kv_b_proj.weight": linear(h * (nope + dv), lat),
                 "o_proj.weight": linear(c, h * dv)}
     g, d = cfg["num_key_value_heads"], cfg["head_dim"]
+    if variant == "linear":
+        dk = cfg.get("linear_feature_dim", d)
+        return {"q_proj.weight": linear(h * dk, c), "k_proj.weight": linear(h * dk, c),
+                "v_proj.weight": linear(h * d, c), "o_proj.weight": linear(c, h * d)}
     return {"q_proj.weight": linear(h * d, c), "k_proj.weight": linear(g * d, c),
             "v_proj.weight": linear(g * d, c), "o_proj.weight": linear(c, h * d)}
 
@@ -483,6 +540,7 @@ def agreement(attnlab, results, workdir, tolerance, seed):
     batch, tokens = 2, 200   # T 200: three full 64-row query blocks and a partial one
     gen = torch.Generator().manual_seed(seed)
     cases = [("mha", "mha", {}, [None]), ("gqa", "gqa", {}, [None]), ("mqa", "mqa", {}, [None]),
+             ("linear", "linear", {}, [None]),
              ("mla", "mla", {}, ["naive", "absorbed"]),
              ("mla-qlora", "mla", {"q_lora_rank": 128}, ["naive", "absorbed"])]
     print(f"\nagreement: batch {batch}, T {tokens}, relative error max|attnlab − torch| / max|torch|, tolerance {tolerance:g}")
@@ -555,7 +613,7 @@ def main():
     ap.add_argument("--prefill", default="1024,4096,16384", help="prompt lengths T")
     ap.add_argument("--decode", default="4096,16384,32768", help="cache contexts n (paired with --prefill by position)")
     ap.add_argument("--variants", default="mha,gqa,mqa,mla", help="timed mechanisms (mla: naive prefill, naive and absorbed decode)")
-    ap.add_argument("--train-variants", default="mha,gqa", help="mechanisms of the timed training step ('' for none)")
+    ap.add_argument("--train-variants", default="mha,gqa,linear,mla", help="mechanisms of the timed training step ('' for none)")
     ap.add_argument("--rounds", type=int, default=3, help="interleaved rounds per point; the value is the median over rounds")
     ap.add_argument("--quick", action="store_true", help="short lengths, few repeats, one round (a smoke test)")
     ap.add_argument("--tolerance", type=float, default=1e-4, help="relative error allowed in the agreement check")
