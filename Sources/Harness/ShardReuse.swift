@@ -3,9 +3,10 @@
 // weights and schedule derive from nothing else), and a shard's key hashes exactly these
 // and the spec version; recall-vs-cache's width points, for instance, are mqar-recall's
 // (64, 4) cells at widths 64 and 128. Such a shard is adopted: its rows are copied with
-// this experiment's name, version and profile, its provenance (commit, date, machine)
-// kept as written, and its `run_seconds` renamed `reused_run_seconds`, so that each
-// experiment's run time counts the machine time it spent itself.
+// this experiment's name and profile (the version is the same: the key hashes it), its
+// provenance (commit, date, machine) kept as written, and its `run_seconds` renamed
+// `reused_run_seconds`, so that each experiment's run time counts the machine time it
+// spent itself.
 //
 // Adopted only after checking every row: variant, seed, spec version and each parameter
 // cell equal to this run's; for a run at the grid's chosen rate, the rate it trained at
