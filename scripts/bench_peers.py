@@ -41,7 +41,6 @@ import io
 import json
 import math
 import os
-import platform
 import statistics
 import subprocess
 import sys
@@ -52,6 +51,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from safetensors.torch import load_file, save_file
+
+from peer_provenance import cpu_model, git
 
 # Dimension legend: B batch, T sequence, C d_model, H query heads, G kv heads, D head dim,
 # L latent d_c, R rope dim d_h^R, V vocab, n cached tokens.
@@ -487,24 +488,6 @@ class AttnLab:
 
 
 # --- the run ------------------------------------------------------------------------------
-
-def git(*args):
-    try:
-        return subprocess.run(["git"] + list(args), capture_output=True, text=True, check=True).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        return ""
-
-
-def cpu_model():
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor()
-
 
 class Results:
     def __init__(self, threads):

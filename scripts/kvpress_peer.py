@@ -47,6 +47,7 @@ from safetensors import safe_open
 from transformers import DynamicCache, LlamaConfig, LlamaForCausalLM
 
 import kvpress
+from peer_provenance import cpu_model, git
 
 HEADER = ["task", "variant", "policy", "press", "ratio", "metric", "value", "unit",
           "torch_version", "transformers_version", "kvpress_version", "cpu_model", "date", "git_commit", "git_dirty"]
@@ -191,24 +192,6 @@ def kept_overlap(dump, kept):
                 jaccards.append(len(sa & sb) / len(sa | sb))
                 identical.append(float(sa == sb))
     return sum(jaccards) / len(jaccards), sum(identical) / len(identical)
-
-
-def git(*args):
-    try:
-        return subprocess.run(["git"] + list(args), capture_output=True, text=True, check=True).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        return ""
-
-
-def cpu_model():
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return ""
 
 
 def main():

@@ -71,6 +71,24 @@ func trainSpec(name: String = "tiny-train", variants: [String] = ["all"], seeds:
             "profiles": ["smoke": profile, "quick": profile, "paper": profile]]
 }
 
+/// `trainSpec` for MHA and linear attention with an lr grid on the smoke profile (no fixed
+/// lr; target 0.99; 8 test examples): grid runs at the first seed, chosen-rate runs after.
+func gridTrainSpec(name: String = "tiny-train", seeds: [Int] = [0, 1, 2], grid: [Any] = [0.003, 0.01],
+                   set: [String: Any] = [:]) -> [String: Any] {
+    var spec = trainSpec(name: name, variants: ["mha", "linear"], seeds: seeds, set: set)
+    var profiles = spec["profiles"] as! [String: Any]
+    var smoke = profiles["smoke"] as! [String: Any]
+    smoke["lr_grid"] = grid
+    profiles["smoke"] = smoke
+    spec["profiles"] = profiles
+    var base = spec["base"] as! [String: Any]
+    base["lr"] = nil
+    base["target_accuracy"] = 0.99
+    base["test_examples"] = 8
+    spec["base"] = base
+    return spec
+}
+
 /// Expects `body` to throw HarnessError.badInput whose message contains every string of `mentions`.
 func expectBadInput(_ mentions: [String], sourceLocation: SourceLocation = #_sourceLocation, _ body: () throws -> Void) {
     do {

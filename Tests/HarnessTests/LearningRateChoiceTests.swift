@@ -32,18 +32,8 @@ struct LearningRateChoiceTests {
     }
 
     private func gridSpec(seeds: [Int] = [0, 1, 2], grid: [Any] = [0.003, 0.01], set: [String: Any] = [:]) throws -> (TempDir, ExperimentSpec) {
-        var spec = trainSpec(variants: ["mha", "linear"], seeds: seeds, set: set)
-        var profiles = spec["profiles"] as! [String: Any]
-        var smoke = profiles["smoke"] as! [String: Any]
-        smoke["lr_grid"] = grid
-        profiles["smoke"] = smoke
-        spec["profiles"] = profiles
-        var base = spec["base"] as! [String: Any]
-        base["lr"] = nil
-        base["target_accuracy"] = 0.99
-        base["test_examples"] = 8
-        spec["base"] = base
         let dir = try TempDir("lr-grid")
+        let spec = gridTrainSpec(seeds: seeds, grid: grid, set: set)
         return (dir, try ExperimentSpec.load(path: try dir.write("tiny-train.json", try json(spec))))
     }
 

@@ -13,17 +13,7 @@ struct ShardReuseTests {
     /// A train spec named `name` with an lr grid (mha and linear, seeds 0 and 1: four grid
     /// runs and two at the chosen rate), written into `dir`.
     private func gridSpec(_ dir: TempDir, name: String, steps: Int = 2) throws -> ExperimentSpec {
-        var spec = trainSpec(name: name, variants: ["mha", "linear"], seeds: [0, 1], set: ["steps": steps])
-        var profiles = spec["profiles"] as! [String: Any]
-        var smoke = profiles["smoke"] as! [String: Any]
-        smoke["lr_grid"] = [0.003, 0.01]
-        profiles["smoke"] = smoke
-        spec["profiles"] = profiles
-        var base = spec["base"] as! [String: Any]
-        base["lr"] = nil
-        base["target_accuracy"] = 0.99
-        base["test_examples"] = 8
-        spec["base"] = base
+        let spec = gridTrainSpec(name: name, seeds: [0, 1], set: ["steps": steps])
         return try ExperimentSpec.load(path: try dir.write("\(name).json", try json(spec)))
     }
 
