@@ -29,8 +29,10 @@ now_ms() { date +%s%3N; }
 start=$(now_ms)
 
 # Rows of a merged CSV as compared between processes: without the date column, and with the
-# values of wall-time metrics blanked (their rows must still be there, once). Also fails on a
-# row whose identity (everything before the value) appears twice.
+# values of wall-time metrics blanked (their rows must still be there, once). A run adopted
+# from another experiment's identical run (reused_run_seconds) counts as one trained here
+# (run_seconds): which process trains it first and which adopts it depends on timing. Also
+# fails on a row whose identity (everything before the value) appears twice.
 cat >"$work/normalize.py" <<'PY'
 import csv, sys
 time_metrics = {"train_seconds", "train_tokens_per_second", "run_seconds", "median_seconds_per_step", "tokens_per_second"}
@@ -41,6 +43,7 @@ ids = [tuple(r[:value]) for r in body]
 if len(set(ids)) != len(ids):
     sys.exit(f"{sys.argv[1]}: {len(ids) - len(set(ids))} duplicated row(s)")
 for r in body:
+    if r[metric] == "reused_run_seconds": r[metric] = "run_seconds"
     if r[metric] in time_metrics: r[value] = "<time>"
     del r[date]
 out = csv.writer(sys.stdout, lineterminator="\n")
@@ -70,9 +73,10 @@ for e in $exps; do
   other=$(find "$dir" -mindepth 1 -maxdepth 1 \( -name '.*' -o ! -name '*.csv' \) -printf '%f ')
   [ "$todo" -eq 0 ] && [ "$shards" -eq "$runs" ] || fail "$e: $shards shards for $runs done and $todo missing runs"
   [ -z "$other" ] || fail "$e: files besides the shards left: $other"
-  # Each run executed by exactly one of the two processes.
-  na=$(grep -c "^\[[0-9]*/[0-9]*\] $e .*: done in " "$work/sweep-a.log" || true)
-  nb=$(grep -c "^\[[0-9]*/[0-9]*\] $e .*: done in " "$work/sweep-b.log" || true)
+  # Each run executed (trained, or adopted from another experiment's identical run) by
+  # exactly one of the two processes.
+  na=$(grep -cE "^\[[0-9]*/[0-9]*\] $e .*: (done in|reused) " "$work/sweep-a.log" || true)
+  nb=$(grep -cE "^\[[0-9]*/[0-9]*\] $e .*: (done in|reused) " "$work/sweep-b.log" || true)
   [ $((na + nb)) -eq "$runs" ] || fail "$e: the two processes executed $na + $nb runs, not $runs"
   ran_a=$((ran_a + na)); ran_b=$((ran_b + nb)); total=$((total + runs))
   if python3 "$work/normalize.py" "$work/shared-merged/$e.csv" >"$work/$e.shared.rows" 2>"$work/$e.err" \
