@@ -178,7 +178,7 @@ extension ReportGenerator {
     /// each rule against the plain kernel over the budget (its bookkeeping's price).
     mutating func evictionDecode() throws {
         let path = "\(bench)/eviction-decode.csv"
-        let rules = ["streaming", "h2o", "tova"]
+        let rules = EvictingDecodeCache.Rule.allCases.map(\.rawValue)
         func missing() {
             for name in ["Context", "Removed"] { numbers.add("EvictionDecode\(name)", "n/a", "no results/bench/eviction-decode.csv") }
             for v in Self.variants {
@@ -256,7 +256,8 @@ extension ReportGenerator {
         numbers.add("PoliciesPeerAgreement", least * 100, decimals: 2, "least prediction agreement (%) with kvpress's model on the full cache")
         numbers.add("PoliciesPeerKvpressVersion", parsed.rows.first.map { cell($0, "kvpress_version") } ?? "", "kvpress version")
         // The two methods whose rules both sides state the same way must keep the same tokens.
-        let exact = parsed.rows.filter { ["streaming", "snapkv"].contains(cell($0, "policy")) && cell($0, "metric") == "kept_jaccard" }
+        let sameRules = [CachePolicy.streaming, .snapkv].map(\.rawValue)
+        let exact = parsed.rows.filter { sameRules.contains(cell($0, "policy")) && cell($0, "metric") == "kept_jaccard" }
             .compactMap { Double(cell($0, "value")) }
         claim(.policiesMatchKvpress, !exact.isEmpty && exact.allSatisfy { $0 == 1 } && least >= 0.995,
               "StreamingLLM/SnapKV Jaccard \(exact), least full-cache agreement \(least)")
