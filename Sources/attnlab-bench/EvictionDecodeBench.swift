@@ -6,7 +6,9 @@
 // reference layer's head shapes (8 query heads of 64; MHA 8 kv heads, GQA 2, MQA 1), one
 // thread, the attention core alone. `time_ratio_to_budget` is the price of a rule's
 // bookkeeping (the probabilities it reads, the scan for the entry to drop), and
-// `time_ratio_to_full` what the policy saves at that context.
+// `time_ratio_to_full` what the policy saves at that context. Policy `snapkv-boundary`:
+// SnapKV's one-off decision at the end of the prompt (window 32, kernel 5:
+// SnapKVBoundaryScorer), its time and that time in decode steps over the whole context.
 
 import Attention
 import CachePolicies
@@ -98,7 +100,20 @@ enum EvictionDecodeBench {
                         add("time_ratio_to_full", st.median / full, "1")
                         add("time_ratio_to_budget", st.median / atBudget, "1")
                     }
-                    print(String(format: "  %@ n %6d ratio %.3f  full %7.3f ms  budget %.2f×  ", variant, n, ratio, full * 1e3, atBudget / full)
+                    // SnapKV's (and PyramidKV's) one-off decision at the end of the prompt, with the
+                    // public code's smallest window (32): its cost in decode steps over the whole context.
+                    let w = min(32, budget)
+                    let window = (0..<(w * heads * d)).map { _ in 2 * rng.nextNormal() * scale }
+                    let boundary = AttentionBench.median(AttentionBench.time(samples: quick ? 3 : 5, minSeconds: quick ? 0 : 0.5) {
+                        _ = SnapKVBoundaryScorer.kept(scaledQueries: window, window: w, heads: heads, keys: keys, tokens: n, kvHeads: g,
+                                                      headDim: d, kernel: 5, budget: budget)
+                    })
+                    for (metric, value, unit) in [("median_seconds", boundary, "s"), ("time_ratio_to_full", boundary / full, "1")] {
+                        rows.append(["eviction-decode", variant, String(n), String(ratio), String(budget), String(heads), String(d), String(g),
+                                     "snapkv-boundary", metric, String(value), unit] + provenance.columns(blasThreads: 1))
+                    }
+                    print(String(format: "  %@ n %6d ratio %.3f  full %7.3f ms  budget %.2f×  snapkv boundary %.1f steps  ", variant, n, ratio,
+                                 full * 1e3, atBudget / full, boundary / full)
                           + zip(series, stats).dropFirst(2).map { String(format: "%@ %.2f× (%.2f× budget)", $0.0.policy, $0.1.median / full, $0.1.median / atBudget) }
                             .joined(separator: "  "))
                 }

@@ -182,7 +182,9 @@ extension ReportGenerator {
         func missing() {
             for name in ["Context", "Removed"] { numbers.add("EvictionDecode\(name)", "n/a", "no results/bench/eviction-decode.csv") }
             for v in Self.variants {
-                for name in ["Budget"] + rules.map(macroWord) { numbers.add("EvictionDecode\(name)" + macroWord(v), "n/a", "no results/bench/eviction-decode.csv") }
+                for name in ["Budget", "SnapKVBoundary"] + rules.map(macroWord) {
+                    numbers.add("EvictionDecode\(name)" + macroWord(v), "n/a", "no results/bench/eviction-decode.csv")
+                }
             }
         }
         guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { return missing() }
@@ -206,6 +208,8 @@ extension ReportGenerator {
             }
             numbers.add("EvictionDecodeBudget" + macroWord(v), ratio("budget", "time_ratio_to_full"), decimals: 2,
                         "\(v) decode time over the budget / over the whole context")
+            numbers.add("EvictionDecodeSnapKVBoundary" + macroWord(v), ratio("snapkv-boundary", "time_ratio_to_full"), decimals: 1,
+                        "\(v) SnapKV's one-off decision at the boundary, in decode steps over the whole context")
             for r in rules {
                 numbers.add("EvictionDecode\(macroWord(r))" + macroWord(v), ratio(r, "time_ratio_to_budget"), decimals: 2,
                             "\(v) decode time with \(r) eviction / plain decode over the budget")
